@@ -1,0 +1,73 @@
+"""`consentry` command line: serve the API, and the admin tasks that must work before any
+admin exists (the first admin credential, onboarding a rights holder)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from adapters.bootstrap import bootstrap
+from adapters.settings import Settings
+from domain.actors import SYSTEM
+from domain.errors import DomainError
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = Settings.from_env()
+    print(f"Consentry on http://{args.host or settings.host}:{args.port or settings.port} "
+          f"(store: {settings.store}, data: {settings.data_dir}); OpenAPI viewer at /schema")
+    uvicorn.run(create_app(), host=args.host or settings.host,
+                port=args.port or settings.port, log_level="info")
+    return 0
+
+
+def _admin(args: argparse.Namespace) -> int:
+    container = bootstrap()
+    try:
+        app = container.app
+        if args.admin_command == "create-admin":
+            result = app.create_first_admin(args.name)
+        else:
+            result = app.onboard_rights_holder(SYSTEM, args.name, args.proof)
+    except DomainError as error:
+        print(f"error: {error.code}: {error.detail}", file=sys.stderr)
+        return 2
+    finally:
+        container.close()
+    print(json.dumps(result, indent=2))
+    print("Keep the secret: it is shown once and stored only as a hash.", file=sys.stderr)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="consentry", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP API (embedded default: SQLite)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=_serve)
+    admin = sub.add_parser("admin", help="administration without an API credential")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    create = admin_sub.add_parser("create-admin", help="create an admin and print its key")
+    create.add_argument("--name", required=True)
+    onboard = admin_sub.add_parser("onboard-rights-holder",
+                                   help="onboard a rights holder and print its first key")
+    onboard.add_argument("--name", required=True)
+    onboard.add_argument("--proof", required=True, help="proof of ownership (reference)")
+    admin.set_defaults(run=_admin)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Who causes an event: every command takes an `Actor`, and every event records it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    RIGHTS_HOLDER = "rights_holder"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+    WORKER = "worker"
+    SYSTEM = "system"  # the process itself: expiry sweeps, revocation takedowns
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    role: Role
+
+    def is_staff(self) -> bool:
+        return self.role in (Role.REVIEWER, Role.ADMIN)
+
+
+SYSTEM = Actor("system", Role.SYSTEM)

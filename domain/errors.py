@@ -1,0 +1,66 @@
+"""Domain errors. Each carries a stable `code` that the API maps to a problem+json response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose. `code` is stable API vocabulary."""
+
+    code = "domain-error"
+    status = 400
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class ValidationError(DomainError):
+    code = "invalid-input"
+    status = 422
+
+
+class NotFoundError(DomainError):
+    code = "not-found"
+    status = 404
+
+
+class PermissionDeniedError(DomainError):
+    code = "forbidden"
+    status = 403
+
+
+class AuthenticationError(DomainError):
+    code = "unauthenticated"
+    status = 401
+
+
+class InvalidTransitionError(DomainError):
+    """A command that the aggregate's current state does not allow (an invariant)."""
+
+    code = "invalid-state"
+    status = 409
+
+
+class ConflictError(DomainError):
+    """Someone else changed the same aggregate first; retrying the command may succeed."""
+
+    code = "conflict"
+    status = 409
+
+
+class AlreadyExistsError(DomainError):
+    code = "already-exists"
+    status = 409
+
+
+class IdempotencyKeyReusedError(DomainError):
+    code = "idempotency-key-reused"
+    status = 422
+
+
+class QuotaExceededError(DomainError):
+    code = "quota-exceeded"
+    status = 429

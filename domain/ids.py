@@ -1,0 +1,39 @@
+"""Deterministic ids for aggregates that exist once per natural key (one cameo per member,
+one claim per handle). Creating one twice fails in the event store, which is how the
+domain enforces uniqueness without a lagging index."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+_ROOT = UUID("7b1d3c1e-5d0a-4f51-9a57-6f1f0e1c2a10")
+_CAMEO = uuid5(_ROOT, "cameo")
+_IDENTITY = uuid5(_ROOT, "identity")
+_HANDLE = uuid5(_ROOT, "handle")
+_INVITE = uuid5(_ROOT, "invite")
+_IDEMPOTENCY = uuid5(_ROOT, "idempotency")
+_STAFF_NAME = uuid5(_ROOT, "staff-name")
+
+
+def cameo_id(member_id: UUID) -> UUID:
+    return uuid5(_CAMEO, member_id.hex)
+
+
+def identity_id(member_id: UUID) -> UUID:
+    return uuid5(_IDENTITY, member_id.hex)
+
+
+def handle_claim_id(handle: str) -> UUID:
+    return uuid5(_HANDLE, handle.casefold())
+
+
+def invite_id(code: str) -> UUID:
+    return uuid5(_INVITE, code.strip().upper())
+
+
+def idempotency_id(scope: str, key: str) -> UUID:
+    return uuid5(_IDEMPOTENCY, f"{scope}\x00{key}")
+
+
+def staff_name_claim_id(name: str) -> UUID:
+    return uuid5(_STAFF_NAME, name.casefold())

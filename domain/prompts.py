@@ -1,0 +1,59 @@
+"""Ports and value objects for reading a generation prompt: which protected works it names
+and which content categories it falls in. Implementations live in `inference/`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+CATEGORIES = ("violence", "sexual", "political", "hate", "self_harm", "minors")
+
+
+@dataclass(frozen=True)
+class AliasHit:
+    """One protected work found in a prompt: which alias matched, and where (character
+    offsets into the original prompt, end exclusive)."""
+
+    work_id: UUID
+    alias: str
+    start: int
+    end: int
+    method: str = "alias"  # "alias" | "semantic"
+    score: float = 1.0
+
+
+@dataclass(frozen=True)
+class CategoryLabel:
+    """A content category assigned to a prompt. `certain` is False when the evidence is weak
+    (an ambiguous word): the gate sends such prompts to review instead of deciding."""
+
+    category: str
+    certain: bool
+    evidence: tuple[str, ...] = ()
+
+
+class WorkAliasIndex(Protocol):
+    """Finds registered works named in a prompt by alias, in time independent of the number
+    of works. Tolerates case, accents, spacing, punctuation and letter/digit substitutions."""
+
+    def add(self, work_id: UUID, aliases: tuple[str, ...]) -> None: ...
+
+    def remove(self, work_id: UUID) -> None: ...
+
+    def find(self, prompt: str) -> list[AliasHit]: ...
+
+
+class SemanticWorkMatcher(Protocol):
+    """Finds works a prompt describes without naming them (an embedding model). `configured`
+    is False when no real model is loaded: the gate records that it could not look."""
+
+    configured: bool
+
+    def find(self, prompt: str) -> list[AliasHit]: ...
+
+
+class PromptClassifier(Protocol):
+    """Assigns content categories (see CATEGORIES) to a prompt."""
+
+    def classify(self, prompt: str) -> list[CategoryLabel]: ...

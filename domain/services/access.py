@@ -1,0 +1,112 @@
+"""Principals and their keys: the first admin, staff enrolment, key issue and revocation,
+and turning a bearer token back into an `Actor` (read from the aggregate, so a revoked key
+stops working at once)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from uuid import UUID
+
+from domain.actors import SYSTEM, Actor, Role
+from domain.aggregate import Principal
+from domain.errors import AuthenticationError, PermissionDeniedError
+from domain.member import Member
+from domain.services.core import CoreApplication
+from domain.staff import Staff
+
+TOKEN_PREFIX = "cs1"
+
+
+def new_key(principal: Principal, actor: Actor, label: str) -> str:
+    """Issues a key on `principal` and returns the bearer token (shown once)."""
+    key_id, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
+    principal.issue_key(actor, key_id, secret, label)
+    return f"{TOKEN_PREFIX}.{principal.id.hex}.{key_id}.{secret}"
+
+
+def role_of(principal: Principal) -> Role:
+    if isinstance(principal, Staff):
+        return principal.staff_role
+    return Role(principal.role)
+
+
+class AccessCommands(CoreApplication):
+    def create_first_admin(self, name: str) -> dict[str, Any]:
+        """Bootstraps an admin from the command line (the process itself is the actor)."""
+        staff = Staff.enrol(SYSTEM, name, Role.ADMIN)
+        token = new_key(staff, SYSTEM, "bootstrap")
+        self.commit(staff)
+        return {"staff_id": str(staff.id), "secret": token}
+
+    def enrol_staff(self, actor: Actor, name: str, role: str, key: str | None = None
+                    ) -> dict[str, Any]:
+        _require_admin(actor)
+
+        def body() -> tuple[dict[str, Any], list[Any]]:
+            staff = Staff.enrol(actor, name, Role(role))
+            token = new_key(staff, actor, "initial")
+            return {"staff_id": str(staff.id), "secret": token}, [staff]
+
+        return self.run("enrol_staff", actor, key, {"name": name, "role": role}, body)
+
+    def change_staff_role(self, actor: Actor, staff_id: UUID, role: str,
+                          key: str | None = None) -> str:
+        _require_admin(actor)
+
+        def body() -> tuple[str, list[Any]]:
+            staff = self.get(Staff, staff_id)
+            staff.change_role(actor, Role(role))
+            return str(staff.id), [staff]
+
+        return self.run("change_staff_role", actor, key, {"id": staff_id, "role": role}, body)
+
+    def issue_key(self, actor: Actor, principal_id: UUID, label: str,
+                  key: str | None = None) -> dict[str, Any]:
+        def body() -> tuple[dict[str, Any], list[Any]]:
+            principal = self._own_principal(actor, principal_id)
+            token = new_key(principal, actor, label)
+            return {"key_id": token.split(".")[2], "secret": token}, [principal]
+
+        return self.run("issue_key", actor, key, {"id": principal_id, "label": label}, body)
+
+    def revoke_key(self, actor: Actor, principal_id: UUID, key_id: str,
+                   key: str | None = None) -> str:
+        def body() -> tuple[str, list[Any]]:
+            principal = self._own_principal(actor, principal_id)
+            principal.revoke_key(actor, key_id)
+            return key_id, [principal]
+
+        return self.run("revoke_key", actor, key, {"id": principal_id, "key_id": key_id}, body)
+
+    def authenticate(self, token: str) -> Actor:
+        try:
+            prefix, principal_hex, key_id, secret = token.split(".", 3)
+            principal_id = UUID(hex=principal_hex)
+        except ValueError:
+            raise AuthenticationError("malformed credential") from None
+        principal = self.find(Principal, principal_id) if prefix == TOKEN_PREFIX else None
+        if principal is None or not principal.accepts(key_id, secret):
+            raise AuthenticationError("unknown or revoked credential")
+        if isinstance(principal, Member) and principal.suspended:
+            raise PermissionDeniedError("this member is suspended")
+        return Actor(str(principal.id), role_of(principal))
+
+    def _own_principal(self, actor: Actor, principal_id: UUID) -> Principal:
+        """Admins manage every principal's keys; others only their own."""
+        if actor.role != Role.ADMIN and actor.id != str(principal_id):
+            raise PermissionDeniedError("you can only manage your own keys")
+        return self.get(Principal, principal_id, "principal")  # type: ignore[type-abstract]
+
+
+def _require_admin(actor: Actor) -> None:
+    if actor.role != Role.ADMIN:
+        raise PermissionDeniedError("admins only")
+
+
+def require_role(actor: Actor, *roles: Role) -> None:
+    if actor.role not in roles:
+        raise PermissionDeniedError(
+            f"this needs the role {' or '.join(str(r) for r in roles)}")
+
+

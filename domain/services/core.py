@@ -1,0 +1,113 @@
+"""The application core: typed loading, atomic saves through group commit, idempotency keys,
+and the translation of store conflicts into domain errors."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from domain.actors import Actor
+from domain.errors import ConflictError, IdempotencyKeyReusedError, NotFoundError
+from domain.ids import idempotency_id
+from domain.idempotency import IdempotencyRecord
+from domain.services.committer import GroupCommitter
+
+A = TypeVar("A", bound=Aggregate)
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CoreApplication(Application):
+    """Commands run as: load aggregates → call their methods → save everything they changed
+    in one transaction. A stale version anywhere fails the whole command (ConflictError)."""
+
+    name = "Consentry"
+
+    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self.committer = GroupCommitter(self.events.put)
+
+    # -- loading -----------------------------------------------------------------------
+    def get(self, cls: type[A], aggregate_id: UUID, what: str | None = None) -> A:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFoundError(f"{what or cls.__name__} not found", id=str(aggregate_id)) \
+                from None
+        if not isinstance(aggregate, cls):
+            raise NotFoundError(f"{what or cls.__name__} not found", id=str(aggregate_id))
+        return aggregate
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            return self.get(cls, aggregate_id)
+        except NotFoundError:
+            return None
+
+    # -- saving ------------------------------------------------------------------------
+    def commit(self, *aggregates: Aggregate | None) -> None:
+        events = [e for a in aggregates if a is not None for e in a.collect_events()]
+        if not events:
+            return
+        try:
+            self.committer.commit(events)
+        except IntegrityError as error:
+            raise ConflictError("the record changed while this command ran; retry it") \
+                from error
+
+    def run(self, command: str, actor: Actor, key: str | None, args: dict[str, Any],
+            body: Callable[[], tuple[Any, Sequence[Aggregate | None]]]) -> Any:
+        """Runs `body` (which returns its result and the aggregates to save) at most once
+        per idempotency key. A retry with the same key returns the first result; the same
+        key with different arguments is an error, never a silent replay."""
+        if key is None:
+            result, aggregates = body()
+            self.commit(*aggregates)
+            return result
+        record_id = idempotency_id(f"{actor.role}:{actor.id}", key)
+        fingerprint = _fingerprint(command, args)
+        previous = self.find(IdempotencyRecord, record_id)
+        if previous is not None:
+            return _replay(previous, command, fingerprint)
+        result, aggregates = body()
+        record = IdempotencyRecord.record(actor, record_id, command, fingerprint,
+                                          _storable(result))
+        try:
+            self.commit(*aggregates, record)
+        except ConflictError:
+            winner = self.find(IdempotencyRecord, record_id)
+            if winner is None:
+                raise
+            return _replay(winner, command, fingerprint)
+        return result
+
+
+def _fingerprint(command: str, args: dict[str, Any]) -> str:
+    text = json.dumps([command, args], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _storable(result: Any) -> Any:
+    """Secrets never enter the event store: a replayed key issuance says it was redacted."""
+    if isinstance(result, dict) and "secret" in result:
+        return {**result, "secret": None, "secret_redacted": True}
+    return result
+
+
+def _replay(record: IdempotencyRecord, command: str, fingerprint: str) -> Any:
+    if record.command != command or record.fingerprint != fingerprint:
+        raise IdempotencyKeyReusedError(
+            "this idempotency key was already used for a different request")
+    return record.result

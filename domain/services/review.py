@@ -1,0 +1,128 @@
+"""Review queue commands. A decision acts on its subject in the same transaction: approve
+lets a held generation go on (or restores a taken-down one), remove rejects or takes it
+down, restrict keeps it off the feed."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from domain.actors import Actor, Role
+from domain.errors import InvalidTransitionError, ValidationError
+from domain.generation import Generation
+from domain.member import Member
+from domain.report import Report
+from domain.review_case import ReviewCase
+from domain.services.access import require_role
+from domain.services.generations import GenerationCommands
+
+URGENT_CATEGORIES = ("minors", "self_harm")
+
+
+class ReviewCommands(GenerationCommands):
+    def _case_command(self, name: str, actor: Actor, case_id: UUID, key: str | None,
+                      args: dict[str, Any], act: Any, roles: tuple[Role, ...] = (
+                          Role.REVIEWER, Role.ADMIN)) -> str:
+        require_role(actor, *roles)
+
+        def body() -> tuple[str, list[Any]]:
+            case = self.get(ReviewCase, case_id, "case")
+            changed = [case, *act(case)]
+            return case.state, changed
+
+        return self.run(name, actor, key, {"case": case_id, **args}, body)
+
+    def claim_case(self, actor: Actor, case_id: UUID, key: str | None = None) -> str:
+        return self._case_command("claim_case", actor, case_id, key, {},
+                                  lambda c: c.claim(actor, self.clock()) or [])
+
+    def release_case(self, actor: Actor, case_id: UUID, key: str | None = None) -> str:
+        return self._case_command("release_case", actor, case_id, key, {},
+                                  lambda c: c.release(actor) or [])
+
+    def comment_case(self, actor: Actor, case_id: UUID, text: str, internal: bool = True,
+                     key: str | None = None) -> str:
+        return self._case_command("comment_case", actor, case_id, key,
+                                  {"t": text, "i": internal},
+                                  lambda c: c.comment(actor, text, internal) or [])
+
+    def escalate_case(self, actor: Actor, case_id: UUID, reason: str,
+                      key: str | None = None) -> str:
+        return self._case_command("escalate_case", actor, case_id, key, {"r": reason},
+                                  lambda c: c.escalate(actor, reason) or [])
+
+    def decide_case(self, actor: Actor, case_id: UUID, decision: str, policy_code: str,
+                    key: str | None = None) -> str:
+        def act(case: ReviewCase) -> list[Any]:
+            case.decide(actor, decision, policy_code, self.clock())
+            return self._apply_decision(actor, case, decision, policy_code)
+
+        return self._case_command("decide_case", actor, case_id, key,
+                                  {"d": decision, "p": policy_code}, act)
+
+    def appeal_case(self, actor: Actor, case_id: UUID, text: str, key: str | None = None
+                    ) -> str:
+        return self._case_command("appeal_case", actor, case_id, key, {"t": text},
+                                  lambda c: c.appeal(actor, text) or [], roles=(Role.MEMBER,))
+
+    def decide_appeal(self, actor: Actor, case_id: UUID, decision: str, policy_code: str,
+                      key: str | None = None) -> str:
+        def act(case: ReviewCase) -> list[Any]:
+            case.decide_appeal(actor, decision, policy_code, self.clock())
+            return self._apply_decision(actor, case, decision, policy_code)
+
+        return self._case_command("decide_appeal", actor, case_id, key,
+                                  {"d": decision, "p": policy_code}, act)
+
+    def _apply_decision(self, actor: Actor, case: ReviewCase, decision: str,
+                        policy_code: str) -> list[Any]:
+        if case.subject_kind != "generation":
+            return []
+        generation = self.get(Generation, case.subject_id)
+        state = generation.state
+        if decision == "approve":
+            if state == "held":
+                generation.approve(actor, case.id)
+            elif state == "taken_down":
+                generation.restore(actor, case.id)
+        elif decision == "remove":
+            if state == "published":
+                generation.take_down(actor, {"kind": "review", "case_id": str(case.id),
+                                             "policy_code": policy_code})
+            elif state in ("held", "pending_review"):
+                generation.reject(actor, (f"REVIEW:{policy_code}",))
+        elif decision == "restrict":
+            generation.restrict(actor, case.id, policy_code)
+        return [generation]
+
+    def file_report(self, actor: Actor, generation_id: UUID, category: str, text: str = "",
+                    key: str | None = None) -> dict[str, Any]:
+        require_role(actor, Role.MEMBER)
+
+        def body() -> tuple[dict[str, Any], list[Any]]:
+            self.get(Member, UUID(actor.id))
+            generation = self.get(Generation, generation_id)
+            if generation.state != "published":
+                raise InvalidTransitionError("only published videos can be reported")
+            if generation.requester_id == UUID(actor.id):
+                raise ValidationError("you cannot report your own video")
+            case = None
+            for case_id in reversed(generation.case_ids):
+                candidate = self.get(ReviewCase, case_id)
+                if candidate.state == "open":
+                    case = candidate
+                    break
+            if case is None:
+                priority = "urgent" if category in URGENT_CATEGORIES else "normal"
+                case = ReviewCase.open(actor, "generation", generation.id,
+                                       generation.requester_id, f"report: {category}",
+                                       {"reports": [category]}, priority)
+                generation.link_case(actor, case.id)
+            report = Report.file(actor, UUID(actor.id), generation_id, category, text,
+                                 case.id)
+            case.attach_report(actor, report.id)
+            return {"report_id": str(report.id), "case_id": str(case.id)}, \
+                [report, case, generation]
+
+        return self.run("file_report", actor, key,
+                        {"g": generation_id, "c": category, "t": text}, body)

@@ -1,0 +1,95 @@
+"""A protected work held by a rights holder: a character, brand, artwork, voice or a public
+figure's likeness. Its grants are linked here so the gate can find them consistently."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+from domain.actors import Actor
+from domain.aggregate import ConsentryAggregate
+from domain.errors import ValidationError
+
+WORK_KINDS = ("character", "brand", "artwork", "voice", "likeness")
+MIN_ALIAS_CHARS = 3
+
+
+class Work(ConsentryAggregate):
+    """Invariants: at least one alias; a withdrawn work takes no references or grants."""
+
+    class Registered(ConsentryAggregate.Created):
+        rights_holder_id: UUID
+        title: str
+        kind: str
+        aliases: tuple[str, ...]
+        description: str
+        likeness_member_id: UUID | None
+
+    def __init__(self, rights_holder_id: UUID, title: str, kind: str, aliases: tuple[str, ...],
+                 description: str, likeness_member_id: UUID | None, **kwargs: Any) -> None:
+        self.rights_holder_id = rights_holder_id
+        self.title = title
+        self.kind = kind
+        self.aliases = aliases
+        self.description = description
+        self.likeness_member_id = likeness_member_id
+        self.references: dict[str, dict[str, Any]] = {}
+        self.grant_ids: list[UUID] = []
+        self.withdrawn = False
+
+    @classmethod
+    def register(cls, actor: Actor, rights_holder_id: UUID, title: str, kind: str,
+                 aliases: tuple[str, ...], description: str = "",
+                 likeness_member_id: UUID | None = None) -> Work:
+        if kind not in WORK_KINDS:
+            raise ValidationError(f"unknown work kind {kind!r}", allowed=list(WORK_KINDS))
+        cleaned = tuple(dict.fromkeys(a.strip() for a in (title, *aliases) if a.strip()))
+        if not cleaned:
+            raise ValidationError("a work needs a title or alias")
+        short = [a for a in cleaned if sum(ch.isalnum() for ch in a) < MIN_ALIAS_CHARS]
+        if short:
+            # Shorter names would match inside ordinary prompts all the time.
+            raise ValidationError(f"aliases need at least {MIN_ALIAS_CHARS} letters or digits",
+                                  aliases=short)
+        return cls._create(cls.Registered, id=uuid4(), actor_id=actor.id,
+                           actor_role=str(actor.role), rights_holder_id=rights_holder_id,
+                           title=title, kind=kind, aliases=cleaned, description=description,
+                           likeness_member_id=likeness_member_id)
+
+    class ReferenceAdded(ConsentryAggregate.Event):
+        digest: str
+        media_type: str
+        hashes: dict[str, str]
+        embedding_ref: str
+
+        def apply(self, work: Work) -> None:
+            work.references[self.digest] = {"media_type": self.media_type,
+                                            "hashes": dict(self.hashes),
+                                            "embedding_ref": self.embedding_ref}
+
+    class GrantLinked(ConsentryAggregate.Event):
+        grant_id: UUID
+
+        def apply(self, work: Work) -> None:
+            work.grant_ids.append(self.grant_id)
+
+    class Withdrawn(ConsentryAggregate.Event):
+        reason: str
+
+        def apply(self, work: Work) -> None:
+            work.withdrawn = True
+
+    def add_reference(self, actor: Actor, digest: str, media_type: str,
+                      hashes: dict[str, str] | None = None, embedding_ref: str = "") -> None:
+        self._require(not self.withdrawn, "work was withdrawn")
+        if digest not in self.references:
+            self._emit(self.ReferenceAdded, actor, digest=digest, media_type=media_type,
+                       hashes=dict(hashes or {}), embedding_ref=embedding_ref)
+
+    def link_grant(self, actor: Actor, grant_id: UUID) -> None:
+        self._require(not self.withdrawn, "work was withdrawn")
+        self._emit(self.GrantLinked, actor, grant_id=grant_id)
+
+    def withdraw(self, actor: Actor, reason: str = "") -> None:
+        self._require(not self.withdrawn, "work was already withdrawn")
+        self._emit(self.Withdrawn, actor, reason=reason)
