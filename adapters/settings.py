@@ -51,8 +51,16 @@ class Settings:
             self.data_dir.mkdir(parents=True, exist_ok=True)
             env["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
             env["SQLITE_DBNAME"] = str(self.data_dir / "events.sqlite3")
+            # The embedded server is the only writer of its file (see adapters/lock.py), so
+            # cached aggregates need no re-reading; the commit path refreshes them.
+            env["AGGREGATE_CACHE_MAXSIZE"] = "20000"
+            env["AGGREGATE_CACHE_FASTFORWARD"] = "n"
         else:
             env.update(postgres_env(self.pg_dsn, self.pg_schema))
+            # Several API processes share the database: a cached aggregate is always
+            # fast-forwarded from the store before use, so reads stay strongly consistent.
+            env["AGGREGATE_CACHE_MAXSIZE"] = "20000"
+            env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
         return env
 
 
@@ -70,6 +78,8 @@ def postgres_env(dsn: str, schema: str = "") -> dict[str, str]:
         "POSTGRES_POOL_SIZE": "10",
         "POSTGRES_MAX_OVERFLOW": "10",
         "CREATE_TABLE": "y",
+        "APPLICATION_RECORDER_TOPIC": "adapters.pg_recorder:OneTripPostgresApplicationRecorder",
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "y",
     }
     if schema:
         env["POSTGRES_SCHEMA"] = schema

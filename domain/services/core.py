@@ -3,9 +3,10 @@ and the translation of store conflicts into domain errors."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -42,7 +43,7 @@ class CoreApplication(Application):
     # -- loading -----------------------------------------------------------------------
     def get(self, cls: type[A], aggregate_id: UUID, what: str | None = None) -> A:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate = self.repository.get(aggregate_id, projector_func=_project)
         except AggregateNotFoundError:
             raise NotFoundError(f"{what or cls.__name__} not found", id=str(aggregate_id)) \
                 from None
@@ -58,14 +59,25 @@ class CoreApplication(Application):
 
     # -- saving ------------------------------------------------------------------------
     def commit(self, *aggregates: Aggregate | None) -> None:
-        events = [e for a in aggregates if a is not None for e in a.collect_events()]
+        saved = [a for a in aggregates if a is not None]
+        events = [e for a in saved for e in a.collect_events()]
         if not events:
             return
+        cache = self.repository.cache
         try:
             self.committer.commit(events)
         except IntegrityError as error:
+            if cache is not None:  # whoever won may be another process: reload next time
+                for aggregate in saved:
+                    with contextlib.suppress(KeyError):
+                        cache.get(aggregate.id, evict=True)
             raise ConflictError("the record changed while this command ran; retry it") \
                 from error
+        if cache is not None and not self.repository.fastforward:
+            # Without fast-forwarding the cache is the truth for reads, so it takes the new
+            # versions before the command returns (the library's own save() does the same).
+            for aggregate in saved:
+                cache.put(aggregate.id, aggregate)
 
     def run(self, command: str, actor: Actor, key: str | None, args: dict[str, Any],
             body: Callable[[], tuple[Any, Sequence[Aggregate | None]]]) -> Any:
@@ -92,6 +104,14 @@ class CoreApplication(Application):
                 raise
             return _replay(winner, command, fingerprint)
         return result
+
+
+def _project(aggregate: Any, events: Iterable[Any]) -> Any:
+    # The library's projector asserts a runtime-checkable Protocol on every event, which
+    # costs more than applying the event; our events are all library aggregate events.
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 def _fingerprint(command: str, args: dict[str, Any]) -> str:

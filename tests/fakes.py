@@ -1,0 +1,85 @@
+"""Fakes passed in through `bootstrap()`, and a small builder of verified members and
+rights holders through the real commands."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from adapters.bootstrap import Container
+from domain.actors import SYSTEM, Actor, Role
+from domain.grant import GrantTerms
+from domain.services import Consentry
+
+
+@dataclass
+class FakeClock:
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+WORKER = Actor("worker-1", Role.WORKER)
+
+
+@dataclass
+class World:
+    """Builds people and works through the application's own commands."""
+
+    app: Consentry
+    admin: Actor = Actor("admin-1", Role.ADMIN)
+    _n: int = 0
+
+    def member(self, handle: str | None = None, verified: bool = True,
+               cameo: str | None = None) -> Actor:
+        self._n += 1
+        code = self.app.issue_invites(self.admin, 1)["codes"][0]
+        registered = self.app.register_member(code, handle or f"member_{self._n}")
+        actor = Actor(registered["member_id"], Role.MEMBER)
+        if verified:
+            self.verify(actor)
+        if cameo:
+            self.app.enable_cameo(actor, cameo)
+        return actor
+
+    def verify(self, actor: Actor) -> None:
+        challenge = self.app.start_verification(actor)
+        digest = hashlib.sha256(f"video-of-{actor.id}".encode()).hexdigest()
+        self.app.submit_verification(actor, challenge["nonce"], digest)
+        self.app.complete_verification(WORKER, UUID(actor.id), b"\x01" * 32, "test-model",
+                                       0.9, 0.95)
+
+    def mutuals(self, a: Actor, b: Actor) -> None:
+        self.app.follow(a, UUID(b.id))
+        self.app.follow(b, UUID(a.id))
+
+    def rights_holder(self, name: str = "Studio") -> Actor:
+        onboarded = self.app.onboard_rights_holder(SYSTEM, name, "registry-extract-1")
+        return Actor(onboarded["rights_holder_id"], Role.RIGHTS_HOLDER)
+
+    def work(self, holder: Actor, title: str, aliases: tuple[str, ...] = (),
+             kind: str = "character", **terms: Any) -> tuple[UUID, UUID | None]:
+        work_id = UUID(self.app.register_work(holder, title, kind, aliases))
+        grant_id = None
+        if terms:
+            grant_id = UUID(self.app.issue_grant(holder, work_id, GrantTerms(**terms)))
+        return work_id, grant_id
+
+    def publish(self, generation_id: UUID) -> None:
+        """Drives an allowed generation to Published through the worker's commands."""
+        app = self.app
+        app.record_render(WORKER, generation_id, "a" * 64, 48, 2.0, "w1", 1)
+        app.record_scan(WORKER, generation_id, {"faces": [], "works": [], "safety": []})
+        app.record_watermark(WORKER, generation_id, "00ff00ff00ff", "b" * 64, "c" * 64)
+        app.publish_generation(WORKER, generation_id)
+
+
+def event_count(container: Container) -> int:
+    return container.app.recorder.max_notification_id() or 0
