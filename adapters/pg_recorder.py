@@ -29,6 +29,7 @@ class OneTripPostgresApplicationRecorder(PostgresApplicationRecorder):
             "event": Identifier(self.stored_event_type_name),
             "table": Identifier(self.events_table_name),
             "channel": Identifier(self.channel_name),
+            "timeout": SQL(str(int(self.datastore.lock_timeout))),
         }
         self.pg_function_name_insert_events = self.function_name
         self.sql_invoke_pg_function_insert_events = SQL(
@@ -36,7 +37,7 @@ class OneTripPostgresApplicationRecorder(PostgresApplicationRecorder):
         self.sql_create_pg_function_insert_events = SQL(
             "CREATE OR REPLACE FUNCTION {schema}.{function}(events {schema}.{event}[]) "
             "RETURNS SETOF bigint LANGUAGE plpgsql AS $BODY$ BEGIN "
-            f"SET LOCAL lock_timeout = '{int(self.datastore.lock_timeout)}s'; "
+            "SET LOCAL lock_timeout = '{timeout}s'; "
             "LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; "
             "NOTIFY {channel}; "
             "RETURN QUERY INSERT INTO {schema}.{table} AS t "

@@ -11,6 +11,7 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.bootstrap import Container, bootstrap
+from adapters.lock import DataDirLock
 from api.errors import EXCEPTION_HANDLERS
 
 
@@ -23,12 +24,20 @@ class Health(msgspec.Struct):
 def create_app(container: Container | None = None) -> Litestar:
     holder: dict[str, Container] = {}
 
+    lock: list[DataDirLock] = []
+
     def on_startup() -> None:
-        holder["c"] = container or bootstrap()
+        c = container or bootstrap()
+        if container is None and c.settings.store == "sqlite":
+            lock.append(DataDirLock(c.settings.data_dir))
+            lock[0].acquire()
+        holder["c"] = c
 
     def on_shutdown() -> None:
         if container is None and "c" in holder:
             holder["c"].close()
+        for held in lock:
+            held.release()
 
     @get("/health", operation_id="health", tags=["meta"], sync_to_thread=True)
     def health() -> Health:

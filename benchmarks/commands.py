@@ -27,7 +27,8 @@ from domain.actors import Actor, Role
 from domain.member import Member
 
 ADMIN = Actor("bench-admin", Role.ADMIN)
-STATE = b'{"timestamp":"2026-11-24T12:00:00Z","actor_id":"bench-admin","actor_role":"admin","tier":"pro"}'
+STATE = (b'{"timestamp":"2026-11-24T12:00:00Z","actor_id":"bench-admin",'
+         b'"actor_role":"admin","tier":"pro"}')
 WRITERS = 8
 
 
@@ -52,8 +53,8 @@ def raw_sqlite(path: Path, n: int) -> float:
 
 def raw_postgres(dsn: str, schema: str, n: int) -> float:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {schema}.raw (id BIGSERIAL PRIMARY KEY, originator_id UUID,"
-                     " version INTEGER, topic TEXT, state BYTEA)")
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {schema}.raw (id BIGSERIAL PRIMARY KEY, "
+                     "originator_id UUID, version INTEGER, topic TEXT, state BYTEA)")
         start = time.perf_counter()
         for i in range(n):
             with conn.transaction():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any, ClassVar
+from typing import Any
 
 from eventsourcing.domain import Aggregate
 
@@ -50,8 +50,6 @@ def hash_secret(secret: str) -> str:
 
 class Principal(ConsentryAggregate):
     """An aggregate that can hold API keys. Only SHA-256 digests of the secrets are stored."""
-
-    role: ClassVar[str]
 
     def _init_keys(self) -> None:
         # Not __init__: the library derives creation events from __init__ signatures.

@@ -25,10 +25,6 @@ class Staff(Principal):
         self.staff_role = Role(staff_role)
         self.disabled = False
 
-    @property  # type: ignore[override]
-    def role(self) -> Role:
-        return self.staff_role
-
     @classmethod
     def enrol(cls, actor: Actor, name: str, role: Role) -> Staff:
         if role not in STAFF_ROLES:

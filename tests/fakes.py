@@ -34,7 +34,7 @@ class World:
     """Builds people and works through the application's own commands."""
 
     app: Consentry
-    admin: Actor = Actor("admin-1", Role.ADMIN)
+    admin: Actor = field(default_factory=lambda: Actor("admin-1", Role.ADMIN))
     _n: int = 0
 
     def member(self, handle: str | None = None, verified: bool = True,

@@ -71,13 +71,13 @@ class GroupCommitter:
             if len(batch) == 1:
                 batch[0].error, batch[0].done = error, True
                 return
-        except BaseException as error:  # noqa: BLE001 - handed to every caller in the batch
+        except BaseException as error:
             for p in batch:
                 p.error, p.done = error, True
             return
         for p in batch:  # one conflict spoilt the batch: find whose
             try:
                 self._put(p.events)
-            except BaseException as error:  # noqa: BLE001
+            except BaseException as error:
                 p.error = error
             p.done = True

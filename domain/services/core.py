@@ -17,8 +17,8 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.actors import Actor
 from domain.errors import ConflictError, IdempotencyKeyReusedError, NotFoundError
-from domain.ids import idempotency_id
 from domain.idempotency import IdempotencyRecord
+from domain.ids import idempotency_id
 from domain.services.committer import GroupCommitter
 
 A = TypeVar("A", bound=Aggregate)

@@ -17,7 +17,7 @@ from domain.grant import Grant
 from domain.identity import Identity
 from domain.ids import cameo_id, identity_id
 from domain.member import Member
-from domain.prompts import AliasHit, PromptClassifier, SemanticWorkMatcher, WorkAliasIndex
+from domain.prompts import AliasHit, PromptClassifier, SemanticWorkMatcher
 from domain.review_case import ReviewCase
 from domain.services.access import require_role
 from domain.services.rights import RightsCommands
@@ -28,17 +28,8 @@ MAX_CAMEOS = 4
 
 
 class GenerationCommands(RightsCommands):
-    alias_index: WorkAliasIndex
     semantic_matcher: SemanticWorkMatcher
     classifier: PromptClassifier
-
-    # -- the alias index follows the works ---------------------------------------------
-    def index_work(self, work_id: UUID) -> None:
-        work = self.get(Work, work_id)
-        if work.withdrawn:
-            self.alias_index.remove(work_id)
-        else:
-            self.alias_index.add(work_id, work.aliases)
 
     # -- the request -------------------------------------------------------------------
     def request_generation(self, actor: Actor, prompt: str, cameo_owner_ids: tuple[UUID, ...],
@@ -55,7 +46,7 @@ class GenerationCommands(RightsCommands):
 
         def body() -> tuple[dict[str, Any], list[Any]]:
             requester = self.get(Member, UUID(actor.id))
-            gate, source = self._gate_input(requester, prompt, owners, seconds, remix_of)
+            gate = self._gate_input(requester, prompt, owners, seconds, remix_of)
             decision = evaluate(gate)
             generation = Generation.request(actor, requester.id, prompt, owners, seconds,
                                             params, remix_of)
@@ -85,13 +76,11 @@ class GenerationCommands(RightsCommands):
                       seconds: int, remix_of: UUID | None = None) -> Any:
         """The gate without recording anything (for previews and benchmarks)."""
         requester = self.get(Member, UUID(actor.id))
-        gate, _ = self._gate_input(requester, prompt, tuple(cameo_owner_ids), seconds,
-                                   remix_of)
+        gate = self._gate_input(requester, prompt, tuple(cameo_owner_ids), seconds, remix_of)
         return evaluate(gate)
 
     def _gate_input(self, requester: Member, prompt: str, owners: tuple[UUID, ...],
-                    seconds: int, remix_of: UUID | None
-                    ) -> tuple[GateInput, Generation | None]:
+                    seconds: int, remix_of: UUID | None) -> GateInput:
         now = self.clock()
         identity = self.find(Identity, identity_id(requester.id))
         limits = requester.limits
@@ -107,10 +96,8 @@ class GenerationCommands(RightsCommands):
         hits: dict[UUID, list[AliasHit]] = defaultdict(list)
         for hit in self.alias_index.find(prompt) + self.semantic_matcher.find(prompt):
             hits[hit.work_id].append(hit)
-        works = [self._work_facts(wid, tuple(h), now, inherited=False)
-                 for wid, h in hits.items()]
-        works = [w for w in works if w is not None]
-        source = None
+        works = [w for w in (self._work_facts(wid, tuple(h), now, inherited=False)
+                             for wid, h in hits.items()) if w is not None]
         remix = None
         if remix_of is not None:
             source = self.get(Generation, remix_of, "remix source")
@@ -124,7 +111,7 @@ class GenerationCommands(RightsCommands):
                          categories=tuple(self.classifier.classify(prompt)),
                          cameos=tuple(cameos), works=tuple(works), remix=remix,
                          semantic_matcher_configured=self.semantic_matcher.configured)
-        return gate, source
+        return gate
 
     def _cameo_facts(self, owner_id: UUID, inherited: bool) -> CameoFacts:
         owner = self.find(Member, owner_id)
@@ -241,9 +228,9 @@ class GenerationCommands(RightsCommands):
         def body() -> tuple[str, list[Any]]:
             generation = self.get(Generation, generation_id)
             me = UUID(actor.id) if actor.role == Role.MEMBER else None
-            if actor.role != Role.ADMIN:
-                if me is None or not (me == generation.requester_id or generation.features(me)):
-                    raise NotFoundError("Generation not found", id=str(generation_id))
+            if actor.role != Role.ADMIN and (
+                    me is None or not (me == generation.requester_id or generation.features(me))):
+                raise NotFoundError("Generation not found", id=str(generation_id))
             if generation.state == "deleted":
                 raise PermissionDeniedError("already deleted")
             reason = "author" if me == generation.requester_id else (

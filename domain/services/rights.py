@@ -9,6 +9,7 @@ from uuid import UUID
 from domain.actors import SYSTEM, Actor, Role
 from domain.errors import NotFoundError
 from domain.grant import Grant, GrantTerms
+from domain.prompts import WorkAliasIndex
 from domain.rights_holder import RightsHolder
 from domain.services.access import new_key, require_role
 from domain.services.consent import ConsentCommands
@@ -16,6 +17,16 @@ from domain.work import Work
 
 
 class RightsCommands(ConsentCommands):
+    alias_index: WorkAliasIndex
+
+    def index_work(self, work_id: UUID) -> None:
+        """Keeps this process's alias index in step with a work it just changed."""
+        work = self.get(Work, work_id)
+        if work.withdrawn:
+            self.alias_index.remove(work_id)
+        else:
+            self.alias_index.add(work_id, work.aliases)
+
     def onboard_rights_holder(self, actor: Actor, name: str, proof: str,
                               key: str | None = None) -> dict[str, Any]:
         require_role(actor, Role.ADMIN, Role.SYSTEM)

@@ -8,8 +8,15 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain.gate import CameoFacts, GateInput, GrantFacts, RequesterFacts, WorkFacts, evaluate
-from domain.gate import rules
+from domain.gate import (
+    CameoFacts,
+    GateInput,
+    GrantFacts,
+    RequesterFacts,
+    WorkFacts,
+    evaluate,
+    rules,
+)
 from domain.gate.decision import redact
 from domain.gate.facts import RemixFacts
 from domain.prompts import AliasHit, CategoryLabel
