@@ -37,6 +37,10 @@ class WorkAliasIndex(Protocol):
     """Finds registered works named in a prompt by alias, in time independent of the number
     of works. Tolerates case, accents, spacing, punctuation and letter/digit substitutions."""
 
+    def unusable(self, aliases: tuple[str, ...]) -> tuple[str, ...]:
+        """The aliases this index would refuse (too short once normalised)."""
+        ...
+
     def add(self, work_id: UUID, aliases: tuple[str, ...]) -> None: ...
 
     def remove(self, work_id: UUID) -> None: ...

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.actors import SYSTEM, Actor, Role
-from domain.errors import NotFoundError
+from domain.errors import NotFoundError, ValidationError
 from domain.grant import Grant, GrantTerms
 from domain.prompts import WorkAliasIndex
 from domain.rights_holder import RightsHolder
@@ -58,6 +58,11 @@ class RightsCommands(ConsentCommands):
 
         def body() -> tuple[str, list[Any]]:
             self.get(RightsHolder, UUID(actor.id))
+            unusable = self.alias_index.unusable((title, *aliases))
+            if unusable:
+                # They would match inside ordinary prompts all the time.
+                raise ValidationError("these names are too short to recognise in prompts",
+                                      aliases=list(unusable))
             work = Work.register(actor, UUID(actor.id), title, kind, tuple(aliases),
                                  description, likeness_member_id)
             return str(work.id), [work]

@@ -230,6 +230,12 @@ def test_unlicensed_work_is_denied_and_a_revoked_grant_stops_covering(container:
     assert app.request_generation(member, "captain-comet flies", (), 5)["outcome"] == "deny"
 
 
+def test_a_work_name_too_short_to_recognise_is_refused(container: Container, world: World):
+    holder = world.rights_holder()
+    with pytest.raises(ValidationError):
+        container.app.register_work(holder, "Zoo", "brand", ("Zoo Co",))
+
+
 def test_expired_grant_does_not_cover(container: Container, world: World, clock: FakeClock):
     holder = world.rights_holder()
     member = world.member()
