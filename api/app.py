@@ -1,62 +1,93 @@
-"""Litestar application factory. Issue-by-issue the controllers grow; the factory stays."""
+"""Litestar application factory: controllers, error mapping, OpenAPI, and the lifespan that
+opens the write side (the application) and the read side (read models and their runner)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.bootstrap import Container, bootstrap
 from adapters.lock import DataDirLock
+from adapters.read_side import ReadSide
+from api.controllers.generations import GenerationController
+from api.controllers.identity import CameoController, IdentityController
+from api.controllers.members import MemberController, RegistrationController
+from api.deps import container as container_of
 from api.errors import EXCEPTION_HANDLERS
+from api.ratelimit import RateLimits
+
+CONTROLLERS: list[Any] = [
+    RegistrationController, MemberController, CameoController, IdentityController,
+    GenerationController,
+]
 
 
 class Health(msgspec.Struct):
     status: str
     store: str
     events: int
+    read_models_at: int
+
+
+@get("/health", operation_id="health", tags=["meta"])
+async def health(request: Request[Any, Any, Any]) -> Health:
+    """Liveness, the event log's length and how far the read models have applied it."""
+    c = container_of(request)
+    runner = request.app.state["read_side"].runner
+    return Health(status="ok", store=c.settings.store,
+                  events=c.app.recorder.max_notification_id() or 0,
+                  read_models_at=runner.position if runner else 0)
+
+
+async def open_state(app: Litestar, container: Container) -> ReadSide:
+    """Attaches the write side and starts the read side (the lifespan does this; tests call
+    it directly, because an ASGI lifespan cannot span pytest's setup and teardown tasks)."""
+    read_side = ReadSide(container.settings, container.app)
+    app.state["container"] = container
+    app.state["read_side"] = read_side
+    app.state["rate_limits"] = RateLimits(container.settings.redis_url)
+    await read_side.start()
+    return read_side
 
 
 def create_app(container: Container | None = None) -> Litestar:
-    holder: dict[str, Container] = {}
+    """`container` is passed by tests; the server builds its own from the environment."""
 
-    lock: list[DataDirLock] = []
-
-    def on_startup() -> None:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
         c = container or bootstrap()
+        lock = None
         if container is None and c.settings.store == "sqlite":
-            lock.append(DataDirLock(c.settings.data_dir))
-            lock[0].acquire()
-        holder["c"] = c
+            lock = DataDirLock(c.settings.data_dir)
+            lock.acquire()
+        read_side = None
+        try:
+            read_side = await open_state(app, c)
+            yield
+        finally:
+            if read_side is not None:
+                await read_side.close()
+            if container is None:
+                c.close()
+            if lock is not None:
+                lock.release()
 
-    def on_shutdown() -> None:
-        if container is None and "c" in holder:
-            holder["c"].close()
-        for held in lock:
-            held.release()
-
-    @get("/health", operation_id="health", tags=["meta"], sync_to_thread=True)
-    def health() -> Health:
-        """Liveness and the event store's position."""
-        c = holder["c"]
-        return Health(status="ok", store=c.settings.store,
-                      events=c.app.recorder.max_notification_id() or 0)
-
-    app_state: dict[str, Any] = {}
     return Litestar(
-        route_handlers=[health],
-        on_startup=[on_startup],
-        on_shutdown=[on_shutdown],
+        route_handlers=[health, *CONTROLLERS],
+        lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        state=app_state,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(
             title="Consentry",
             version="0.1.0",
-            description="Consent, moderation and provenance backend for generative video.",
+            description="Consent, moderation and provenance backend for generative video. "
+                        "Errors are application/problem+json with a stable `code`.",
             path="/schema",
             render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin()],
             components=Components(security_schemes={

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -39,6 +40,7 @@ class CoreApplication(Application):
         super().__init__(env)
         self.clock = clock
         self.committer = GroupCommitter(self.events.put)
+        self._positions = threading.local()
 
     # -- loading -----------------------------------------------------------------------
     def get(self, cls: type[A], aggregate_id: UUID, what: str | None = None) -> A:
@@ -58,14 +60,16 @@ class CoreApplication(Application):
             return None
 
     # -- saving ------------------------------------------------------------------------
-    def commit(self, *aggregates: Aggregate | None) -> None:
+    def commit(self, *aggregates: Aggregate | None) -> int:
+        """Saves in one transaction; returns the log position of the last event written
+        (also kept per thread, see `last_position`), or 0 if nothing changed."""
         saved = [a for a in aggregates if a is not None]
         events = [e for a in saved for e in a.collect_events()]
         if not events:
-            return
+            return 0
         cache = self.repository.cache
         try:
-            self.committer.commit(events)
+            position = self.committer.commit(events)
         except IntegrityError as error:
             if cache is not None:  # whoever won may be another process: reload next time
                 for aggregate in saved:
@@ -78,12 +82,20 @@ class CoreApplication(Application):
             # versions before the command returns (the library's own save() does the same).
             for aggregate in saved:
                 cache.put(aggregate.id, aggregate)
+        self._positions.last = position
+        return position
+
+    def last_position(self) -> int:
+        """The log position of the last events this thread saved: read models that have
+        reached it reflect the command (read-your-writes)."""
+        return int(getattr(self._positions, "last", 0))
 
     def run(self, command: str, actor: Actor, key: str | None, args: dict[str, Any],
             body: Callable[[], tuple[Any, Sequence[Aggregate | None]]]) -> Any:
         """Runs `body` (which returns its result and the aggregates to save) at most once
         per idempotency key. A retry with the same key returns the first result; the same
         key with different arguments is an error, never a silent replay."""
+        self._positions.last = 0
         if key is None:
             result, aggregates = body()
             self.commit(*aggregates)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 import pytest
 from eventsourcing.persistence import IntegrityError
@@ -72,3 +73,35 @@ def test_a_single_caller_writes_its_events_in_one_put():
     committer = GroupCommitter(store.put)
     committer.commit(["x", "y"])
     assert store.puts == [["x", "y"]]
+
+
+class NumberingStore(SlowStore):
+    """Also reports a log position for every event, as the real recorders do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.next_id = 0
+
+    def put(self, events: Sequence[str]) -> list[object]:
+        super().put(events)
+        with self.lock:
+            ids = range(self.next_id + 1, self.next_id + 1 + len(events))
+            self.next_id += len(events)
+        return [SimpleNamespace(notification=SimpleNamespace(id=i)) for i in ids]
+
+
+def test_each_caller_learns_the_position_of_its_own_last_event():
+    store = NumberingStore()
+    committer = GroupCommitter(store.put)
+    positions: dict[str, int] = {}
+
+    def work(name: str) -> None:
+        positions[name] = committer.commit([f"{name}-1", f"{name}-2"])
+
+    threads = [threading.Thread(target=work, args=(f"c{i}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    order = [e for put in store.puts for e in put]
+    assert {name: order.index(f"{name}-2") + 1 for name in positions} == positions

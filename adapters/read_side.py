@@ -1,0 +1,68 @@
+"""The read side: read models (in memory for the embedded default, PostgreSQL through asyncpg
+in production) and the runner that feeds them from the event log. Started in the API's
+lifespan, because asyncpg pools belong to an event loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import asyncpg
+
+from adapters.settings import Settings
+from projections.appearances import InMemoryAppearancesView, PostgresAppearancesView
+from projections.base import View
+from projections.generation_status import (
+    InMemoryGenerationStatusView,
+    PostgresGenerationStatusView,
+)
+from projections.runner import ProjectionRunner
+
+
+@dataclass
+class Views:
+    generation_status: Any
+    appearances: Any
+
+    def all(self) -> list[View]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+
+class ReadSide:
+    def __init__(self, settings: Settings, app: Any) -> None:
+        self.settings = settings
+        self.app = app
+        self.pool: asyncpg.Pool | None = None
+        self.views: Views | None = None
+        self.runner: ProjectionRunner | None = None
+
+    async def open(self) -> Views:
+        """Builds the views (creating PostgreSQL tables if needed) without reading the log."""
+        if self.settings.store == "postgres":
+            self.pool = await asyncpg.create_pool(self.settings.pg_dsn, min_size=2, max_size=10)
+            schema = self.settings.pg_schema or "public"
+            views = Views(generation_status=PostgresGenerationStatusView(self.pool, schema),
+                          appearances=PostgresAppearancesView(self.pool, schema))
+            for view in views.all():
+                await view.create()  # type: ignore[attr-defined]
+        else:
+            views = Views(generation_status=InMemoryGenerationStatusView(),
+                          appearances=InMemoryAppearancesView())
+        self.views = views
+        self.runner = ProjectionRunner(self.app, views.all())
+        return views
+
+    async def start(self) -> Views:
+        """Opens, catches up with the log (a rebuild, for in-memory views), then follows it."""
+        views = await self.open()
+        assert self.runner is not None
+        self.runner.position = min([await v.position() for v in views.all()], default=0)
+        await self.runner.catch_up()
+        await self.runner.start()
+        return views
+
+    async def close(self) -> None:
+        if self.runner is not None:
+            await self.runner.stop()
+        if self.pool is not None:
+            await self.pool.close()

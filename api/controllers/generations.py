@@ -1,0 +1,120 @@
+"""Generation requests (the pre-gate runs inside the request), their status, the caller's
+own list, and deletion."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Response, delete, get, post
+from litestar.di import Provide
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, JSONBody
+
+from api.controllers.identity import CursorQuery, Limit
+from api.deps import (
+    ActorDep,
+    IdempotencyKey,
+    Req,
+    command,
+    container,
+    current_actor,
+    require,
+    views,
+)
+from api.errors import problem
+from api.schemas.common import Ack, Problem
+from api.schemas.generations import GenerationIn, GenerationOut, GenerationPage, RequestedOut
+from domain.actors import Role
+from domain.errors import NotFoundError, ValidationError
+from domain.gate.decision import redact
+from projections.generation_status import GenerationRow
+
+
+def _uuid(text: str, field: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise ValidationError(f"{field} must be a UUID") from None
+
+
+def can_see(actor: ActorDep, row: GenerationRow) -> bool:
+    """Drafts: their author and the people in them; published videos: every member; staff
+    see everything."""
+    if actor.role in (Role.ADMIN, Role.REVIEWER, Role.WORKER):
+        return True
+    if actor.role != Role.MEMBER:
+        return False
+    me = UUID(actor.id)
+    if me == row.requester_id or me in row.cameo_owner_ids:
+        return True
+    return row.state == "published" and not row.restricted
+
+
+class GenerationController(Controller):
+    path = "/generations"
+    tags = ["generations"]
+    dependencies = {"actor": Provide(current_actor)}
+    security = [{"bearer": []}]
+
+    @post("/", operation_id="requestGeneration", status_code=201, responses={
+        202: ResponseSpec(RequestedOut, description="held for a person's review"),
+        403: ResponseSpec(Problem, description="denied by the gate: `rule_codes` and the "
+                          "redacted decision trace", media_type="application/problem+json"),
+    })
+    async def request_generation(self, request: Req, actor: ActorDep,
+                                 data: JSONBody[GenerationIn],
+                                 idempotency_key: IdempotencyKey = None) -> Response[Any]:
+        """Runs the pre-generation gate on current consent. Allowed requests are queued for
+        the generator; `review` ones wait for a person; denied ones answer 403."""
+        require(actor, Role.MEMBER)
+        request.app.state["rate_limits"].check("generation", actor)
+        app = container(request).app
+        owners = tuple(_uuid(o, "cameo_owner_ids") for o in data.cameo_owner_ids)
+        remix = _uuid(data.remix_of, "remix_of") if data.remix_of else None
+        result = await command(request, app.request_generation, actor, data.prompt, owners,
+                               data.seconds, data.params, remix, key=idempotency_key)
+        if result["outcome"] == "deny":
+            row = await views(request).generation_status.get(UUID(result["generation_id"]))
+            return problem(403, "generation-denied", "Generation denied",
+                           "the pre-generation gate denied this request: "
+                           + ", ".join(result["rule_codes"]),
+                           generation_id=result["generation_id"],
+                           rule_codes=result["rule_codes"],
+                           trace=redact(row.trace) if row else [])
+        status = 201 if result["outcome"] == "allow" else 202
+        return Response(RequestedOut(generation_id=result["generation_id"],
+                                     outcome=result["outcome"],
+                                     rule_codes=list(result["rule_codes"])),
+                        status_code=status)
+
+    @get("/mine", operation_id="listMyGenerations")
+    async def mine(self, request: Req, actor: ActorDep,
+                   cursor: CursorQuery = None, limit: Limit = 50) -> GenerationPage:
+        """The caller's generations, newest first, drafts included."""
+        require(actor, Role.MEMBER)
+        rows, next_cursor = await views(request).generation_status.list_by_requester(
+            UUID(actor.id), cursor, limit)
+        return GenerationPage(items=[GenerationOut.of(r) for r in rows],
+                              next_cursor=next_cursor)
+
+    @get("/{generation_id:uuid}", operation_id="getGeneration")
+    async def get_generation(self, request: Req, actor: ActorDep,
+                             generation_id: FromPath[UUID]) -> GenerationOut:
+        """Status and decision trace (redacted for members; complete for staff)."""
+        row = await views(request).generation_status.get(generation_id)
+        if row is None or not can_see(actor, row):
+            raise NotFoundError("Generation not found", id=str(generation_id))
+        out = GenerationOut.of(row, full_trace=actor.role in (Role.ADMIN, Role.REVIEWER))
+        mine = actor.role == Role.MEMBER and UUID(actor.id) in (row.requester_id,
+                                                                 *row.cameo_owner_ids)
+        if actor.role == Role.MEMBER and not mine:
+            out.trace, out.rule_codes = [], []
+        return out
+
+    @delete("/{generation_id:uuid}", operation_id="deleteGeneration", status_code=200)
+    async def delete_generation(self, request: Req, actor: ActorDep,
+                                generation_id: FromPath[UUID]) -> Ack:
+        """By its author, by a person featured in it, or by an admin."""
+        app = container(request).app
+        return Ack(await command(request, app.delete_generation, actor, generation_id))

@@ -1,0 +1,94 @@
+"""Members: registration by invite, invites, follows, tiers and suspension."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, delete, get, post
+from litestar.di import Provide
+from litestar.params import FromPath, JSONBody
+
+from api.deps import ActorDep, IdempotencyKey, Req, command, container, current_actor, require
+from api.schemas.common import Ack
+from api.schemas.members import (
+    InvitesIn,
+    InvitesOut,
+    MemberOut,
+    RegisteredOut,
+    RegisterIn,
+    TierIn,
+)
+from domain.actors import Role
+from domain.identity import Identity
+from domain.ids import identity_id
+from domain.member import Member
+
+
+class RegistrationController(Controller):
+    path = "/members"
+    tags = ["members"]
+
+    @post("/", operation_id="registerMember", status_code=201, security=[])
+    async def register(self, request: Req, data: JSONBody[RegisterIn],
+                       idempotency_key: IdempotencyKey = None) -> RegisteredOut:
+        """Redeem an invite code. The response holds the member's first key, shown once."""
+        app = container(request).app
+        result = await command(request, app.register_member, data.invite_code, data.handle,
+                               key=idempotency_key)
+        return RegisteredOut(member_id=result["member_id"], secret=result["secret"],
+                             secret_redacted=result.get("secret_redacted", False))
+
+
+class MemberController(Controller):
+    path = "/members"
+    tags = ["members"]
+    dependencies = {"actor": Provide(current_actor)}
+    security = [{"bearer": []}]
+
+    @get("/me", operation_id="getMe", sync_to_thread=True)
+    def me(self, request: Req, actor: ActorDep) -> MemberOut:
+        """The caller's own member record, read from the aggregate (never stale)."""
+        require(actor, Role.MEMBER)
+        app = container(request).app
+        member = app.get(Member, UUID(actor.id))
+        identity = app.find(Identity, identity_id(member.id))
+        day = app.clock().date()
+        return MemberOut(id=str(member.id), handle=member.handle, tier=member.tier,
+                         suspended=member.suspended,
+                         following=sorted(str(m) for m in member.following),
+                         verified=bool(identity and identity.verified),
+                         max_clip_seconds=member.limits.max_clip_seconds,
+                         daily_generations=member.limits.daily_generations,
+                         used_today=member.used_on(day))
+
+    @post("/me/invites", operation_id="issueInvites", status_code=201)
+    async def invites(self, request: Req, actor: ActorDep, data: JSONBody[InvitesIn],
+                      idempotency_key: IdempotencyKey = None) -> InvitesOut:
+        """Invite codes for friends (admins may issue them too)."""
+        app = container(request).app
+        result = await command(request, app.issue_invites, actor, data.count,
+                               key=idempotency_key)
+        return InvitesOut(codes=list(result["codes"]))
+
+    @post("/{member_id:uuid}/follow", operation_id="follow", status_code=200)
+    async def follow(self, request: Req, actor: ActorDep, member_id: FromPath[UUID],
+                     idempotency_key: IdempotencyKey = None) -> Ack:
+        app = container(request).app
+        await command(request, app.follow, actor, member_id, key=idempotency_key)
+        return Ack(status="following")
+
+    @delete("/{member_id:uuid}/follow", operation_id="unfollow", status_code=200)
+    async def unfollow(self, request: Req, actor: ActorDep,
+                       member_id: FromPath[UUID]) -> Ack:
+        app = container(request).app
+        await command(request, app.unfollow, actor, member_id)
+        return Ack(status="not following")
+
+    @post("/{member_id:uuid}/tier", operation_id="changeTier", status_code=200)
+    async def tier(self, request: Req, actor: ActorDep, member_id: FromPath[UUID],
+                   data: JSONBody[TierIn], idempotency_key: IdempotencyKey = None) -> Ack:
+        """Admins only."""
+        app = container(request).app
+        tier = await command(request, app.change_tier, actor, member_id, data.tier,
+                             key=idempotency_key)
+        return Ack(status=tier)

@@ -1,0 +1,74 @@
+"""Request-scoped helpers: the authenticated actor, the Idempotency-Key header, and running a
+command in a worker thread (eventsourcing is synchronous) with read-your-writes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from litestar import Request
+from litestar.concurrency import sync_to_thread
+from litestar.di import NamedDependency
+from litestar.params import HeaderParameter
+
+from adapters.bootstrap import Container
+from adapters.read_side import ReadSide, Views
+from domain.actors import Actor, Role
+from domain.errors import AuthenticationError, PermissionDeniedError
+from domain.services import Consentry
+
+T = TypeVar("T")
+
+IdempotencyKey = Annotated[str | None, HeaderParameter(
+    name="Idempotency-Key", required=False, max_length=200,
+    description="Retrying a POST with the same key returns the first result and changes "
+                "nothing more.")]
+
+
+ActorDep = NamedDependency[Actor]
+Req = Request[Any, Any, Any]
+
+
+def container(request: Request[Any, Any, Any]) -> Container:
+    return request.app.state["container"]
+
+
+def read_side(request: Request[Any, Any, Any]) -> ReadSide:
+    return request.app.state["read_side"]
+
+
+def views(request: Request[Any, Any, Any]) -> Views:
+    found = read_side(request).views
+    assert found is not None
+    return found
+
+
+async def current_actor(request: Request[Any, Any, Any]) -> Actor:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise AuthenticationError("send an Authorization: Bearer <key> header")
+    app = container(request).app
+    return await sync_to_thread(app.authenticate, token.strip())
+
+
+def require(actor: Actor, *roles: Role) -> None:
+    if actor.role not in roles:
+        raise PermissionDeniedError(f"this needs the role {' or '.join(map(str, roles))}")
+
+
+async def command(request: Request[Any, Any, Any], fn: Callable[..., T], *args: Any,
+                  **kwargs: Any) -> T:
+    """Runs an application command off the event loop; returns once the read models have
+    applied what it wrote, so the caller's next read sees it."""
+    app: Consentry = container(request).app
+
+    def run() -> tuple[T, int]:
+        result = fn(*args, **kwargs)
+        return result, app.last_position()
+
+    result, position = await sync_to_thread(run)
+    runner = read_side(request).runner
+    if runner is not None and position:
+        await runner.wait_for(position)
+    return result

@@ -1,0 +1,38 @@
+"""Per-principal rate limits for the expensive endpoints (generation requests, identity
+verification), with the `limits` library: in memory for the embedded default, Redis when
+CONSENTRY_REDIS_URL is set so that several API processes share the counts."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from domain.actors import Actor
+from domain.errors import DomainError
+
+DEFAULTS = {"generation": "30/minute", "verification": "5/hour"}
+
+
+class RateLimitedError(DomainError):
+    code = "rate-limited"
+    status = 429
+
+
+class RateLimits:
+    def __init__(self, redis_url: str = "", rules: dict[str, str] | None = None) -> None:
+        self._limiter = MovingWindowRateLimiter(
+            storage_from_string(redis_url or "memory://"))
+        self._rules: dict[str, RateLimitItem] = {
+            name: parse(rule) for name, rule in (rules or DEFAULTS).items()}
+
+    def check(self, name: str, actor: Actor) -> None:
+        """Counts one call; raises RateLimitedError (HTTP 429) once the window is full."""
+        rule = self._rules[name]
+        if not self._limiter.hit(rule, name, actor.id):
+            reset = self._limiter.get_window_stats(rule, name, actor.id).reset_time
+            raise RateLimitedError(f"too many {name} requests; limit {rule}",
+                                   retry_after=max(1, math.ceil(reset - time.time())))

@@ -1,0 +1,123 @@
+"""What every read model shares: a view applies batches of (position, event) pairs and moves
+its tracking position in the same step, so a restart resumes where it stopped and a replay
+applies each event once. In memory that step has no await inside it; on PostgreSQL it is one
+transaction."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import asyncpg
+
+from domain.errors import ValidationError
+
+Batch = Sequence[tuple[int, Any]]  # (log position, domain event), in log order
+
+
+class View(Protocol):
+    """A read model. `name` keys its tracking position."""
+
+    name: str
+
+    async def position(self) -> int: ...
+
+    async def apply(self, batch: Batch) -> None: ...
+
+
+class InMemoryView:
+    """Base of the in-memory views (the embedded default, rebuilt from the log at start).
+    Subclasses implement `handle(position, event)`; everything runs on the event loop, so
+    a batch is applied without interleaving."""
+
+    name = "view"
+
+    def __init__(self) -> None:
+        self._position = 0
+
+    async def position(self) -> int:
+        return self._position
+
+    async def apply(self, batch: Batch) -> None:
+        for position, event in batch:
+            if position > self._position:
+                self.handle(position, event)
+                self._position = position
+
+    def handle(self, position: int, event: Any) -> None:
+        raise NotImplementedError
+
+
+class PostgresView:
+    """Base of the asyncpg views: tables in a schema, and a row in `projection_positions`
+    updated in the same transaction as the changes a batch makes."""
+
+    name = "view"
+    ddl: tuple[str, ...] = ()
+
+    def __init__(self, pool: asyncpg.Pool, schema: str = "public") -> None:
+        self.pool = pool
+        self.schema = schema
+
+    def q(self, sql: str) -> str:
+        return sql.replace("{s}", _quote(self.schema))
+
+    async def create(self) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(self.q(
+                "CREATE TABLE IF NOT EXISTS {s}.projection_positions ("
+                "name TEXT PRIMARY KEY, position BIGINT NOT NULL)"))
+            for statement in self.ddl:
+                await conn.execute(self.q(statement))
+
+    async def position(self) -> int:
+        async with self.pool.acquire() as conn:
+            value = await conn.fetchval(self.q(
+                "SELECT position FROM {s}.projection_positions WHERE name = $1"), self.name)
+        return int(value or 0)
+
+    async def apply(self, batch: Batch) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            current = await conn.fetchval(self.q(
+                "SELECT position FROM {s}.projection_positions WHERE name = $1 FOR UPDATE"),
+                self.name) or 0
+            last = current
+            for position, event in batch:
+                if position > current:
+                    await self.handle(conn, position, event)
+                    last = position
+            if last > current:
+                await conn.execute(self.q(
+                    "INSERT INTO {s}.projection_positions (name, position) VALUES ($1, $2) "
+                    "ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position"),
+                    self.name, last)
+
+    async def handle(self, conn: asyncpg.Connection, position: int, event: Any) -> None:
+        raise NotImplementedError
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def encode_cursor(*values: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> list[Any] | None:
+    if not cursor:
+        return None
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError):
+        raise InvalidCursorError("malformed cursor") from None
+    if not isinstance(values, list):
+        raise InvalidCursorError("malformed cursor")
+    return values
+
+
+class InvalidCursorError(ValidationError):
+    code = "invalid-cursor"
+    status = 400
