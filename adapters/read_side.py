@@ -9,6 +9,13 @@ from typing import Any
 
 import asyncpg
 
+from adapters.positions import (
+    MemoryPositionStore,
+    PositionStore,
+    PostgresPositionStore,
+    SqlitePositionStore,
+)
+from adapters.revocation import RevocationProcess
 from adapters.settings import Settings
 from projections.appearances import InMemoryAppearancesView, PostgresAppearancesView
 from projections.base import View
@@ -49,8 +56,20 @@ class ReadSide:
             views = Views(generation_status=InMemoryGenerationStatusView(),
                           appearances=InMemoryAppearancesView())
         self.views = views
-        self.runner = ProjectionRunner(self.app, views.all())
+        self.revocation = RevocationProcess(self.app, await self._positions()) \
+            if self.settings.processes else None
+        processes = [self.revocation] if self.revocation else []
+        self.runner = ProjectionRunner(self.app, [*views.all(), *processes])
         return views
+
+    async def _positions(self) -> PositionStore:
+        if self.pool is not None:
+            store = PostgresPositionStore(self.pool, self.settings.pg_schema or "public")
+            await store.create()
+            return store
+        if self.settings.store == "sqlite":
+            return SqlitePositionStore(self.settings.data_dir / "processes.sqlite3")
+        return MemoryPositionStore()
 
     async def start(self) -> Views:
         """Opens, catches up with the log (a rebuild, for in-memory views), then follows it."""

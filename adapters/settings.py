@@ -20,6 +20,7 @@ class Settings:
     redis_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
+    processes: bool = True  # run the revocation process in this process
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -32,6 +33,7 @@ class Settings:
             redis_url=env.get("CONSENTRY_REDIS_URL", ""),
             host=env.get("CONSENTRY_HOST", "127.0.0.1"),
             port=int(env.get("CONSENTRY_PORT", "8000")),
+            processes=env.get("CONSENTRY_PROCESSES", "1") not in ("0", "false", "no"),
         )
         settings.check()
         return settings

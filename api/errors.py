@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ValidationException
 
 from domain.errors import DomainError
 
@@ -25,6 +25,9 @@ def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Respons
 
 
 def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, ValidationException):  # the request did not match its schema
+        return problem(400, "invalid-input", "Invalid input", str(exc.detail),
+                       errors=exc.extra or [])
     code = {400: "bad-request", 401: "unauthenticated", 403: "forbidden", 404: "not-found",
             405: "method-not-allowed", 429: "rate-limited"}.get(exc.status_code, "http-error")
     extra = {"errors": exc.extra} if exc.extra else {}

@@ -82,6 +82,10 @@ class ProjectionRunner:
         while True:
             try:
                 await self.catch_up()
+                for view in self.views:
+                    tick = getattr(view, "tick", None)
+                    if tick is not None:
+                        await tick()
             except asyncio.CancelledError:
                 raise
             except Exception:

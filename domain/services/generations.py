@@ -9,7 +9,12 @@ from uuid import UUID
 
 from domain.actors import SYSTEM, Actor, Role
 from domain.cameo import Cameo
-from domain.errors import NotFoundError, PermissionDeniedError, ValidationError
+from domain.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from domain.gate import CameoFacts, GateInput, GrantFacts, RequesterFacts, WorkFacts, evaluate
 from domain.gate.facts import RemixFacts
 from domain.generation import Generation
@@ -25,6 +30,10 @@ from domain.work import Work
 
 MAX_PROMPT = 2000
 MAX_CAMEOS = 4
+LIVE = ("published", "held", "pending_review", "queued", "rendered", "scanned", "watermarked")
+# The rules about other people's consent, which can change after a decision.
+CONSENT_RULES = frozenset({"CAMEO-ENABLED", "CAMEO-PERMISSION", "CAMEO-RESTRICTIONS",
+                           "WORK-LICENSED", "PUBLIC-FIGURE", "REMIX-CONSENT"})
 
 
 class GenerationCommands(RightsCommands):
@@ -80,7 +89,11 @@ class GenerationCommands(RightsCommands):
         return evaluate(gate)
 
     def _gate_input(self, requester: Member, prompt: str, owners: tuple[UUID, ...],
-                    seconds: int, remix_of: UUID | None) -> GateInput:
+                    seconds: int, remix_of: UUID | None,
+                    recorded_work_ids: tuple[UUID, ...] | None = None) -> GateInput:
+        """The snapshot the gate decides on. `recorded_work_ids`: re-checking a decided
+        generation uses the works found when it was requested instead of reading the prompt
+        again."""
         now = self.clock()
         identity = self.find(Identity, identity_id(requester.id))
         limits = requester.limits
@@ -94,8 +107,11 @@ class GenerationCommands(RightsCommands):
             following=frozenset(requester.following))
         cameos = [self._cameo_facts(owner, inherited=False) for owner in owners]
         hits: dict[UUID, list[AliasHit]] = defaultdict(list)
-        for hit in self.alias_index.find(prompt) + self.semantic_matcher.find(prompt):
-            hits[hit.work_id].append(hit)
+        if recorded_work_ids is None:
+            for hit in self.alias_index.find(prompt) + self.semantic_matcher.find(prompt):
+                hits[hit.work_id].append(hit)
+        else:
+            hits.update({work_id: [] for work_id in recorded_work_ids})
         works = [w for w in (self._work_facts(wid, tuple(h), now, inherited=False)
                              for wid, h in hits.items()) if w is not None]
         remix = None
@@ -112,6 +128,32 @@ class GenerationCommands(RightsCommands):
                          cameos=tuple(cameos), works=tuple(works), remix=remix,
                          semantic_matcher_configured=self.semantic_matcher.configured)
         return gate
+
+    def consent_failures(self, generation_id: UUID) -> tuple[str, ...]:
+        """The consent rules a decided generation fails now (empty: its consents still
+        hold). Used when a consent is revoked and again before publication."""
+        generation = self.get(Generation, generation_id)
+        requester = self.get(Member, generation.requester_id)
+        gate = self._gate_input(requester, generation.prompt, generation.cameo_owner_ids,
+                                generation.seconds, generation.remix_of,
+                                recorded_work_ids=generation.work_ids)
+        return tuple(r.code for r in evaluate(gate).results
+                     if r.code in CONSENT_RULES and r.outcome == "fail")
+
+    def take_down_all(self, causes: dict[UUID, dict[str, str]]) -> list[UUID]:
+        """Takes down every generation in `causes` that is still live, in one transaction
+        (one by one if another writer got in the way); returns those taken down now."""
+        live = []
+        for generation_id, cause in causes.items():
+            generation = self.get(Generation, generation_id)
+            if generation.state in LIVE:
+                generation.take_down(SYSTEM, cause)
+                live.append(generation)
+        try:
+            self.commit(*live)
+        except ConflictError:
+            return [g.id for g in live if self.take_down(SYSTEM, g.id, causes[g.id])]
+        return [g.id for g in live]
 
     def _cameo_facts(self, owner_id: UUID, inherited: bool) -> CameoFacts:
         owner = self.find(Member, owner_id)
@@ -216,8 +258,7 @@ class GenerationCommands(RightsCommands):
     def take_down(self, actor: Actor, generation_id: UUID, cause: dict[str, str]) -> bool:
         """True if the generation was taken down now (False if it was not live)."""
         generation = self.get(Generation, generation_id)
-        if generation.state not in ("published", "held", "pending_review", "queued",
-                                    "rendered", "scanned", "watermarked"):
+        if generation.state not in LIVE:
             return False
         generation.take_down(actor, cause)
         self.commit(generation)

@@ -1,0 +1,99 @@
+"""Revocation → takedown: a tracked process on the event log. When a consent is withdrawn
+(cameo disabled or narrowed, approval withdrawn, block added, mutual follow broken, grant
+revoked, amended or expired, work withdrawn, identity erased), every generation that may
+depend on it is re-checked against current consent, and those that fail are taken down with
+the cause; then their remixes, until nothing more falls. It also expires grants whose end
+date has passed. Its position is durable, so a restart rebuilds the index without acting on
+old events again; acting twice would be harmless anyway (a take-down only applies to live
+generations, and re-checks read current consent)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from adapters.positions import PositionStore
+from projections.base import Batch
+from projections.dependencies import DependencyIndex, Trigger
+
+log = logging.getLogger(__name__)
+
+
+class RevocationProcess:
+    """Runs in the projection runner like a view (`position`/`apply`)."""
+
+    name = "revocation"
+
+    def __init__(self, app: Any, positions: PositionStore, expiry_interval: float = 30.0
+                 ) -> None:
+        self.app = app
+        self.positions = positions
+        self.index = DependencyIndex()
+        self._seen = 0  # events indexed (in memory; rebuilt from the log at start)
+        self._acted: int | None = None  # durable: events acted upon
+        self.expiry_interval = expiry_interval
+        self._next_expiry = 0.0
+        self.latencies_ms: list[float] = []  # revocation event time → takedown committed
+
+    async def position(self) -> int:
+        # The index lives in memory, so after a restart the log is read from the start;
+        # the durable position only decides what is acted upon.
+        return self._seen
+
+    async def apply(self, batch: Batch) -> None:
+        if self._acted is None:
+            self._acted = await self.positions.get(self.name)
+        triggers: list[Trigger] = []
+        for position, event in batch:
+            if position <= self._seen:
+                continue
+            trigger = self.index.apply(position, event)
+            self._seen = position
+            if trigger is not None and position > self._acted and trigger.candidates:
+                triggers.append(trigger)
+        for trigger in triggers:
+            await asyncio.to_thread(self._act, trigger)
+        if batch and batch[-1][0] > self._acted:
+            self._acted = batch[-1][0]
+            await self.positions.set(self.name, self._acted)
+
+    def _act(self, trigger: Trigger) -> None:
+        cause = {"kind": trigger.kind, "aggregate_id": str(trigger.aggregate_id),
+                 "position": str(trigger.position)}
+        checked: set[UUID] = set()
+        candidates = set(trigger.candidates)
+        while candidates:
+            failing: dict[UUID, dict[str, str]] = {}
+            for generation_id in candidates - checked:
+                checked.add(generation_id)
+                failures = self.app.consent_failures(generation_id)
+                if failures:
+                    failing[generation_id] = {**cause, "rules": ",".join(failures)}
+            if not failing:
+                break
+            if self.app.take_down_all(failing):
+                self.latencies_ms.append((time.time() - trigger.at.timestamp()) * 1000)
+            # Remixes of what fell are checked next (their source is no longer published).
+            candidates = self.index.remixes_of(set(failing)) - checked
+
+    async def tick(self) -> None:
+        """Called by the runner between rounds: expires grants now and then."""
+        if time.monotonic() >= self._next_expiry:
+            self._next_expiry = time.monotonic() + self.expiry_interval
+            await asyncio.to_thread(self.expire_due_grants, self.app.clock())
+
+    def expire_due_grants(self, now: datetime) -> list[UUID]:
+        """Records `Grant.Expired` for grants past their end; the takedown follows from the
+        event like any revocation."""
+        expired = []
+        for grant_id in self.index.grants_due(now):
+            try:
+                if self.app.expire_grant(grant_id):
+                    expired.append(grant_id)
+            except Exception:
+                log.exception("could not expire grant %s", grant_id)
+        return expired

@@ -1,0 +1,121 @@
+"""Which generations depend on which consents: the index the revocation process uses to
+find, from a revocation event, every generation it may affect (including other people's
+videos featuring a cameo, and remixes). Pure: events in, candidates out."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.cameo import Cameo
+from domain.generation import Generation
+from domain.grant import Grant
+from domain.identity import Identity
+from domain.member import Member
+from domain.work import Work
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """A consent change and the generations to re-check because of it."""
+
+    kind: str  # the event, e.g. "Cameo.Disabled"
+    aggregate_id: UUID
+    position: int
+    at: datetime
+    candidates: frozenset[UUID]
+
+
+class DependencyIndex:
+    def __init__(self) -> None:
+        self.requester: dict[UUID, UUID] = {}
+        self.owners_of: dict[UUID, tuple[UUID, ...]] = {}
+        self.works_of: dict[UUID, tuple[UUID, ...]] = {}
+        self.by_owner: dict[UUID, set[UUID]] = defaultdict(set)
+        self.by_work: dict[UUID, set[UUID]] = defaultdict(set)
+        self.remixes: dict[UUID, set[UUID]] = defaultdict(set)
+        self.cameo_owner: dict[UUID, UUID] = {}
+        self.identity_member: dict[UUID, UUID] = {}
+        self.grant_work: dict[UUID, UUID] = {}
+        self.grant_ends: dict[UUID, datetime] = {}  # active grants with an end date
+
+    def apply(self, position: int, event: Any) -> Trigger | None:
+        """Updates the index; returns what to re-check if the event can revoke consent."""
+        gid = event.originator_id
+        match event:
+            case Generation.Requested():
+                self.requester[gid] = event.requester_id
+                self.owners_of[gid] = event.cameo_owner_ids
+                for owner in event.cameo_owner_ids:
+                    self.by_owner[owner].add(gid)
+                if event.remix_of is not None:
+                    self.remixes[event.remix_of].add(gid)
+            case Generation.Decided():
+                self.works_of[gid] = event.work_ids
+                for work in event.work_ids:
+                    self.by_work[work].add(gid)
+                if event.outcome == "deny":
+                    self._forget(gid)
+            case Generation.Rejected() | Generation.Deleted():
+                self._forget(gid)
+            case Cameo.Created():
+                self.cameo_owner[gid] = event.owner_id
+            case Identity.Created():
+                self.identity_member[gid] = event.member_id
+            case Grant.Issued() | Grant.Amended():
+                if isinstance(event, Grant.Issued):
+                    self.grant_work[gid] = event.work_id
+                until = event.terms.get("valid_until")
+                if until:
+                    self.grant_ends[gid] = datetime.fromisoformat(until)
+                else:
+                    self.grant_ends.pop(gid, None)
+        return self._trigger(position, event)
+
+    def _trigger(self, position: int, event: Any) -> Trigger | None:
+        gid = event.originator_id
+        candidates: set[UUID] = set()
+        match event:
+            case Cameo.Disabled() | Cameo.PermissionChanged() | Cameo.RestrictionsSet():
+                candidates = self._featuring(self.cameo_owner.get(gid))
+            case Cameo.ApprovalWithdrawn() | Cameo.PersonBlocked():
+                candidates = {g for g in self._featuring(self.cameo_owner.get(gid))
+                              if self.requester.get(g) == event.member_id}
+            case Member.Unfollowed():
+                # A broken mutual follow can withdraw `mutuals` consent in both directions.
+                me, other = gid, event.member_id
+                candidates = {g for g in self.by_owner.get(other, ())
+                              if self.requester.get(g) == me}
+                candidates |= {g for g in self.by_owner.get(me, ())
+                               if self.requester.get(g) == other}
+            case Grant.Revoked() | Grant.Expired() | Grant.Amended():
+                if not isinstance(event, Grant.Amended):
+                    self.grant_ends.pop(gid, None)
+                work = self.grant_work.get(gid)
+                candidates = set(self.by_work.get(work, ())) if work else set()
+            case Work.Withdrawn():
+                candidates = set(self.by_work.get(gid, ()))
+            case Identity.Erased():
+                candidates = self._featuring(self.identity_member.get(gid))
+            case _:
+                return None
+        name = type(event).__qualname__
+        return Trigger(name, gid, position, event.timestamp, frozenset(candidates))
+
+    def _featuring(self, owner: UUID | None) -> set[UUID]:
+        return set(self.by_owner.get(owner, ())) if owner is not None else set()
+
+    def remixes_of(self, generation_ids: set[UUID]) -> set[UUID]:
+        return {r for g in generation_ids for r in self.remixes.get(g, ())}
+
+    def grants_due(self, now: datetime) -> list[UUID]:
+        return [g for g, until in self.grant_ends.items() if until <= now]
+
+    def _forget(self, gid: UUID) -> None:
+        for owner in self.owners_of.pop(gid, ()):
+            self.by_owner[owner].discard(gid)
+        for work in self.works_of.pop(gid, ()):
+            self.by_work[work].discard(gid)
