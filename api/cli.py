@@ -45,6 +45,15 @@ def _admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _projections(args: argparse.Namespace) -> int:
+    from api.rebuild import run
+
+    positions = run(args.view or None)
+    for name, position in positions.items():
+        print(f"{name}: rebuilt up to event {position}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="consentry", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -61,6 +70,11 @@ def parser() -> argparse.ArgumentParser:
     onboard.add_argument("--name", required=True)
     onboard.add_argument("--proof", required=True, help="proof of ownership (reference)")
     admin.set_defaults(run=_admin)
+    projections = sub.add_parser("projections", help="read models")
+    projections_sub = projections.add_subparsers(dest="projections_command", required=True)
+    rebuild = projections_sub.add_parser("rebuild", help="replay the log into the read models")
+    rebuild.add_argument("--view", action="append", help="only this view (repeatable)")
+    projections.set_defaults(run=_projections)
     return top
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -9,6 +10,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from domain.errors import DomainError
 
+log = logging.getLogger("consentry.api")
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://consentry.dev/problems/"
 
@@ -34,8 +36,9 @@ def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Respons
     return problem(exc.status_code, code, code.replace("-", " "), str(exc.detail), **extra)
 
 
-def internal_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    # Never leak internals; the log has the traceback.
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # Never leak internals to the client; the log has the traceback.
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, "internal-error", "Internal error", "the server failed; nothing was "
                    "half-applied, retry with the same Idempotency-Key")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -71,6 +72,17 @@ class PostgresView:
                 "name TEXT PRIMARY KEY, position BIGINT NOT NULL)"))
             for statement in self.ddl:
                 await conn.execute(self.q(statement))
+
+    async def reset(self) -> None:
+        """Drops this view's tables and position, then creates them empty (a rebuild)."""
+        tables = [re.search(r"TABLE IF NOT EXISTS \{s\}\.(\w+)", d) for d in self.ddl]
+        async with self.pool.acquire() as conn, conn.transaction():
+            for match in tables:
+                if match:
+                    await conn.execute(self.q(f"DROP TABLE IF EXISTS {{s}}.{match[1]} CASCADE"))
+            await conn.execute(self.q(
+                "DELETE FROM {s}.projection_positions WHERE name = $1"), self.name)
+        await self.create()
 
     async def position(self) -> int:
         async with self.pool.acquire() as conn:

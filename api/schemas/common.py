@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -37,4 +37,4 @@ class Problem(msgspec.Struct):
     detail: str
     rule_codes: list[str] | None = None
     generation_id: str | None = None
-    trace: list[dict[str, object]] | None = None
+    trace: list[dict[str, Any]] | None = None
