@@ -35,7 +35,7 @@ async def test_rebuild_refills_emptied_postgres_views_from_the_log(
     conn = await asyncpg.connect(dsn)
     try:
         state = await conn.fetchval(
-            f'SELECT state FROM "{schema}".generation_status WHERE id = $1',  # noqa: S608
+            f'SELECT state FROM "{schema}".generation_status WHERE id = $1',
             UUID(made["generation_id"]))
     finally:
         await conn.close()
