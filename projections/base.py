@@ -95,16 +95,19 @@ class PostgresView:
             current = await conn.fetchval(self.q(
                 "SELECT position FROM {s}.projection_positions WHERE name = $1 FOR UPDATE"),
                 self.name) or 0
-            last = current
-            for position, event in batch:
-                if position > current:
-                    await self.handle(conn, position, event)
-                    last = position
-            if last > current:
-                await conn.execute(self.q(
-                    "INSERT INTO {s}.projection_positions (name, position) VALUES ($1, $2) "
-                    "ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position"),
-                    self.name, last)
+            fresh = [(position, event) for position, event in batch if position > current]
+            if not fresh:
+                return
+            await self.handle_batch(conn, fresh)
+            await conn.execute(self.q(
+                "INSERT INTO {s}.projection_positions (name, position) VALUES ($1, $2) "
+                "ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position"),
+                self.name, fresh[-1][0])
+
+    async def handle_batch(self, conn: asyncpg.Connection, batch: Batch) -> None:
+        """Views that can write a whole batch in a few statements override this."""
+        for position, event in batch:
+            await self.handle(conn, position, event)
 
     async def handle(self, conn: asyncpg.Connection, position: int, event: Any) -> None:
         raise NotImplementedError
