@@ -38,6 +38,9 @@ class RevocationProcess:
         self.expiry_interval = expiry_interval
         self._next_expiry = 0.0
         self.latencies_ms: list[float] = []  # revocation event time → takedown committed
+        # (revocation position, position of the last takedown it caused): a read model
+        # that has applied the second has dropped every video the first revoked.
+        self.takedowns: dict[int, int] = {}
 
     async def position(self) -> int:
         # The index lives in memory, so after a restart the log is read from the start;
@@ -77,6 +80,7 @@ class RevocationProcess:
                 break
             if self.app.take_down_all(failing):
                 self.latencies_ms.append((time.time() - trigger.at.timestamp()) * 1000)
+                self.takedowns[trigger.position] = self.app.last_position()
             # Remixes of what fell are checked next (their source is no longer published).
             candidates = self.index.remixes_of(set(failing)) - checked
 
