@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -41,6 +42,8 @@ class RevocationProcess:
         # (revocation position, position of the last takedown it caused): a read model
         # that has applied the second has dropped every video the first revoked.
         self.takedowns: dict[int, int] = {}
+        # The runner replaces this with its own thread, which it waits for when stopping.
+        self.run_in_thread: Callable[..., Awaitable[Any]] = asyncio.to_thread
 
     async def position(self) -> int:
         # The index lives in memory, so after a restart the log is read from the start;
@@ -59,7 +62,7 @@ class RevocationProcess:
             if trigger is not None and position > self._acted and trigger.candidates:
                 triggers.append(trigger)
         for trigger in triggers:
-            await asyncio.to_thread(self._act, trigger)
+            await self.run_in_thread(self._act, trigger)
         if batch and batch[-1][0] > self._acted:
             self._acted = batch[-1][0]
             await self.positions.set(self.name, self._acted)
@@ -88,7 +91,7 @@ class RevocationProcess:
         """Called by the runner between rounds: expires grants now and then."""
         if time.monotonic() >= self._next_expiry:
             self._next_expiry = time.monotonic() + self.expiry_interval
-            await asyncio.to_thread(self.expire_due_grants, self.app.clock())
+            await self.run_in_thread(self.expire_due_grants, self.app.clock())
 
     def expire_due_grants(self, now: datetime) -> list[UUID]:
         """Records `Grant.Expired` for grants past their end; the takedown follows from the

@@ -8,16 +8,22 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from projections.base import Batch, View
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ProjectionRunner:
     """Polls every `interval` seconds, or at once when `nudge()`d by a command in this
-    process. Views that fail keep their position and are retried on the next round."""
+    process. Views that fail keep their position and are retried on the next round.
+
+    Blocking work (reading the store, and the commands processes issue) runs on the runner's
+    own thread via `in_thread`, so that `stop()` can wait for it: a thread still reading
+    when the store is closed would use a closed connection."""
 
     def __init__(self, app: Any, views: Sequence[View], interval: float = 0.2,
                  batch_size: int = 1000) -> None:
@@ -29,6 +35,10 @@ class ProjectionRunner:
         self._wake = asyncio.Event()
         self._progress = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="projections")
+
+    async def in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     async def start(self) -> None:
         self.position = min([await v.position() for v in self.views], default=0)
@@ -40,6 +50,8 @@ class ProjectionRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        # Cancelling the task does not stop a thread mid-call: wait for it to return.
+        await asyncio.to_thread(self._executor.shutdown, True)
 
     def nudge(self) -> None:
         self._wake.set()
@@ -61,7 +73,7 @@ class ProjectionRunner:
         """Applies everything in the log now; returns how many events were read."""
         total = 0
         while True:
-            batch = await asyncio.to_thread(self._read, self.position + 1)
+            batch = await self.in_thread(self._read, self.position + 1)
             if not batch:
                 return total
             for view in self.views:
