@@ -53,9 +53,14 @@ class InMemoryView:
 
 class PostgresView:
     """Base of the asyncpg views: tables in a schema, and a row in `projection_positions`
-    updated in the same transaction as the changes a batch makes."""
+    updated in the same transaction as the changes a batch makes.
+
+    `version` is the shape of the view's tables: when the code's version differs from the
+    one recorded, the tables are dropped and the view is rebuilt from the log at start (a
+    read model is disposable; the log is the truth)."""
 
     name = "view"
+    version = 1
     ddl: tuple[str, ...] = ()
 
     def __init__(self, pool: asyncpg.Pool, schema: str = "public") -> None:
@@ -70,18 +75,28 @@ class PostgresView:
             await conn.execute(self.q(
                 "CREATE TABLE IF NOT EXISTS {s}.projection_positions ("
                 "name TEXT PRIMARY KEY, position BIGINT NOT NULL)"))
+            await conn.execute(self.q(
+                "ALTER TABLE {s}.projection_positions"
+                " ADD COLUMN IF NOT EXISTS version INT NOT NULL DEFAULT 1"))
+            recorded = await conn.fetchval(self.q(
+                "SELECT version FROM {s}.projection_positions WHERE name = $1"), self.name)
+            if recorded is not None and recorded != self.version:
+                await self._drop(conn)
             for statement in self.ddl:
                 await conn.execute(self.q(statement))
 
+    async def _drop(self, conn: asyncpg.Connection) -> None:
+        for statement in self.ddl:
+            match = re.search(r"TABLE IF NOT EXISTS \{s\}\.(\w+)", statement)
+            if match:
+                await conn.execute(self.q(f"DROP TABLE IF EXISTS {{s}}.{match[1]} CASCADE"))
+        await conn.execute(self.q("DELETE FROM {s}.projection_positions WHERE name = $1"),
+                           self.name)
+
     async def reset(self) -> None:
         """Drops this view's tables and position, then creates them empty (a rebuild)."""
-        tables = [re.search(r"TABLE IF NOT EXISTS \{s\}\.(\w+)", d) for d in self.ddl]
         async with self.pool.acquire() as conn, conn.transaction():
-            for match in tables:
-                if match:
-                    await conn.execute(self.q(f"DROP TABLE IF EXISTS {{s}}.{match[1]} CASCADE"))
-            await conn.execute(self.q(
-                "DELETE FROM {s}.projection_positions WHERE name = $1"), self.name)
+            await self._drop(conn)
         await self.create()
 
     async def position(self) -> int:
@@ -100,9 +115,10 @@ class PostgresView:
                 return
             await self.handle_batch(conn, fresh)
             await conn.execute(self.q(
-                "INSERT INTO {s}.projection_positions (name, position) VALUES ($1, $2) "
-                "ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position"),
-                self.name, fresh[-1][0])
+                "INSERT INTO {s}.projection_positions (name, position, version)"
+                " VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE"
+                " SET position = EXCLUDED.position, version = EXCLUDED.version"),
+                self.name, fresh[-1][0], self.version)
 
     async def handle_batch(self, conn: asyncpg.Connection, batch: Batch) -> None:
         """Views that can write a whole batch in a few statements override this."""

@@ -38,6 +38,7 @@ class GenerationRow:
     work_ids: tuple[UUID, ...] = ()
     case_ids: tuple[UUID, ...] = ()
     artifact_digest: str = ""
+    scanned: bool = False
     published_digest: str = ""
     watermark_payload: str = ""
     restricted: bool = False
@@ -63,7 +64,7 @@ def changes(event: Any) -> dict[str, Any] | None:
         case Generation.Rendered():
             return {"state": "rendered", "artifact_digest": event.artifact_digest, **at}
         case Generation.Scanned():
-            return {"state": "scanned", **at}
+            return {"state": "scanned", "scanned": True, **at}
         case Generation.Watermarked():
             return {"state": "watermarked", "published_digest": event.published_digest,
                     "watermark_payload": event.payload, **at}
@@ -91,6 +92,8 @@ def resume_state(row: GenerationRow) -> str:
     """Where an approved hold continues (mirrors Generation.resume_state)."""
     if row.watermark_payload:
         return "watermarked"
+    if row.scanned:
+        return "scanned"
     return "rendered" if row.artifact_digest else "queued"
 
 
@@ -147,7 +150,7 @@ class InMemoryGenerationStatusView(InMemoryView):
 
 _COLUMNS = ("requester_id", "prompt", "cameo_owner_ids", "seconds", "remix_of", "created_at",
             "updated_at", "state", "outcome", "rule_codes", "trace", "work_ids", "case_ids",
-            "artifact_digest", "published_digest", "watermark_payload", "restricted",
+            "artifact_digest", "scanned", "published_digest", "watermark_payload", "restricted",
             "takedown_cause", "published_at")
 _JSON = {"trace", "takedown_cause"}
 # Built from the constant column names above; every value goes in as a parameter.
@@ -162,6 +165,7 @@ class PostgresGenerationStatusView(PostgresView):
     """One table keyed by generation id; `(requester_id, created_at)` index for listing."""
 
     name = "generation_status"
+    version = 2  # 2: the `scanned` column
     ddl = (
         "CREATE TABLE IF NOT EXISTS {s}.generation_status ("
         " id UUID PRIMARY KEY, requester_id UUID NOT NULL, prompt TEXT NOT NULL,"
@@ -169,7 +173,8 @@ class PostgresGenerationStatusView(PostgresView):
         " created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL,"
         " state TEXT NOT NULL, outcome TEXT NOT NULL, rule_codes TEXT[] NOT NULL,"
         " trace JSONB NOT NULL, work_ids UUID[] NOT NULL, case_ids UUID[] NOT NULL,"
-        " artifact_digest TEXT NOT NULL, published_digest TEXT NOT NULL,"
+        " artifact_digest TEXT NOT NULL, scanned BOOLEAN NOT NULL,"
+        " published_digest TEXT NOT NULL,"
         " watermark_payload TEXT NOT NULL, restricted BOOLEAN NOT NULL,"
         " takedown_cause JSONB NOT NULL, published_at TIMESTAMPTZ, seq BIGINT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS generation_status_requester"

@@ -100,3 +100,35 @@ async def test_requester_listing_is_newest_first_and_pages_with_a_cursor(view: A
     assert [r.prompt for r in first] == ["scene 4", "scene 3", "scene 2"]
     rest, end = await view.list_by_requester(me, cursor=cursor, limit=3)
     assert [r.prompt for r in rest] == ["scene 1", "scene 0"] and end is None
+
+
+async def test_an_approved_hold_after_the_scan_resumes_at_scanned(view: Any):
+    log = Log()
+    g = Generation.request(MEMBER, uuid4(), "x", (), 5)
+    g.decide(MEMBER, "allow", (), (), (), {})
+    g.record_render(WORKER, "d" * 64, 10, 1.0, "w", 1)
+    g.record_scan(WORKER, {})
+    g.hold_for_review(WORKER, uuid4(), ("FACE-NOT-OTHERS",))
+    g.approve(WORKER, g.case_ids[0])
+    await view.apply(log.batch(g))
+    assert (await view.get(g.id)).state == g.state == "scanned"
+
+
+@pytest.mark.integration
+async def test_a_view_whose_table_shape_changed_is_rebuilt_empty(pg_schema: tuple[str, str]):
+    dsn, schema = pg_schema
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    try:
+        old = PostgresGenerationStatusView(pool, schema)
+        await old.create()
+        await old.apply(Log().batch(published(uuid4())))
+        assert await old.position() > 0
+
+        class NextShape(PostgresGenerationStatusView):
+            version = PostgresGenerationStatusView.version + 1
+
+        new = NextShape(pool, schema)
+        await new.create()
+        assert await new.position() == 0  # the runner replays the log into it
+    finally:
+        await pool.close()
