@@ -9,7 +9,9 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from adapters.blob_store import LocalFileBlobStore
 from adapters.settings import Settings
+from domain.blobs import BlobStore
 from domain.prompts import PromptClassifier, SemanticWorkMatcher, WorkAliasIndex
 from domain.services import Consentry
 from domain.services.core import Clock, utc_now
@@ -22,6 +24,7 @@ WORK_TOPICS = [get_topic(Work.Registered), get_topic(Work.Withdrawn)]
 class Container:
     settings: Settings
     app: Consentry
+    blobs: BlobStore
 
     def close(self) -> None:
         self.app.close()
@@ -30,7 +33,8 @@ class Container:
 def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
               alias_index: WorkAliasIndex | None = None,
               semantic_matcher: SemanticWorkMatcher | None = None,
-              classifier: PromptClassifier | None = None) -> Container:
+              classifier: PromptClassifier | None = None,
+              blobs: BlobStore | None = None) -> Container:
     settings = settings or Settings.from_env()
     if alias_index is None:
         from inference.aliases import AhoCorasickAliasIndex
@@ -47,7 +51,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
     app = Consentry(settings.event_store_env(), alias_index=alias_index,
                     semantic_matcher=semantic_matcher, classifier=classifier, clock=clock)
     load_alias_index(app, alias_index)
-    return Container(settings, app)
+    if blobs is None:
+        blobs = LocalFileBlobStore.temporary() if settings.store == "memory" \
+            else LocalFileBlobStore(settings.data_dir / "blobs")
+    return Container(settings, app, blobs)
 
 
 def _work_aliases(app: Consentry, batch: int = 1000) -> Iterator[tuple[UUID, tuple[str, ...]]]:

@@ -18,18 +18,28 @@ from adapters.positions import (
 from adapters.revocation import RevocationProcess
 from adapters.settings import Settings
 from projections.appearances import InMemoryAppearancesView, PostgresAppearancesView
+from projections.audit import InMemoryAuditView, PostgresAuditView
 from projections.base import View
+from projections.feed import InMemoryFeedView, PostgresFeedView
 from projections.generation_status import (
     InMemoryGenerationStatusView,
     PostgresGenerationStatusView,
 )
+from projections.review_queue import InMemoryReviewQueueView, PostgresReviewQueueView
 from projections.runner import ProjectionRunner
+from projections.work_usage import InMemoryWorkUsageView, PostgresWorkUsageView
+from projections.works import InMemoryWorksView, PostgresWorksView
 
 
 @dataclass
 class Views:
     generation_status: Any
     appearances: Any
+    works: Any
+    work_usage: Any
+    review_queue: Any
+    audit: Any
+    feed: Any
 
     def all(self) -> list[View]:
         return [getattr(self, f.name) for f in fields(self)]
@@ -49,17 +59,27 @@ class ReadSide:
             self.pool = await asyncpg.create_pool(self.settings.pg_dsn, min_size=2, max_size=10)
             schema = self.settings.pg_schema or "public"
             views = Views(generation_status=PostgresGenerationStatusView(self.pool, schema),
-                          appearances=PostgresAppearancesView(self.pool, schema))
+                          appearances=PostgresAppearancesView(self.pool, schema),
+                          works=PostgresWorksView(self.pool, schema),
+                          work_usage=PostgresWorkUsageView(self.pool, schema),
+                          review_queue=PostgresReviewQueueView(self.pool, schema),
+                          audit=PostgresAuditView(self.pool, schema),
+                          feed=PostgresFeedView(self.pool, schema))
             for view in views.all():
                 await view.create()  # type: ignore[attr-defined]
         else:
             views = Views(generation_status=InMemoryGenerationStatusView(),
-                          appearances=InMemoryAppearancesView())
+                          appearances=InMemoryAppearancesView(),
+                          works=InMemoryWorksView(), work_usage=InMemoryWorkUsageView(),
+                          review_queue=InMemoryReviewQueueView(), audit=InMemoryAuditView(),
+                          feed=InMemoryFeedView())
         self.views = views
         self.revocation = RevocationProcess(self.app, await self._positions()) \
             if self.settings.processes else None
         processes = [self.revocation] if self.revocation else []
         self.runner = ProjectionRunner(self.app, [*views.all(), *processes])
+        if self.revocation is not None:
+            self.revocation.run_in_thread = self.runner.in_thread
         return views
 
     async def _positions(self) -> PositionStore:

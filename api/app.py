@@ -16,16 +16,23 @@ from litestar.openapi.spec import Components, SecurityScheme
 from adapters.bootstrap import Container, bootstrap
 from adapters.lock import DataDirLock
 from adapters.read_side import ReadSide
+from api.controllers.admin import AdminController
+from api.controllers.feed import FeedController, LikeController
 from api.controllers.generations import GenerationController
 from api.controllers.identity import CameoController, IdentityController
 from api.controllers.members import MemberController, RegistrationController
+from api.controllers.reports import ReportController
+from api.controllers.review import MyCasesController, ReviewController
+from api.controllers.rights import GrantController, RightsHolderController, WorkController
 from api.deps import container as container_of
 from api.errors import EXCEPTION_HANDLERS
 from api.ratelimit import RateLimits
 
 CONTROLLERS: list[Any] = [
     RegistrationController, MemberController, CameoController, IdentityController,
-    GenerationController,
+    GenerationController, RightsHolderController, WorkController, GrantController,
+    ReviewController, MyCasesController, ReportController, AdminController,
+    FeedController, LikeController,
 ]
 
 

@@ -2,7 +2,8 @@
 
 States: requested → denied | pending_review | queued; queued → rendered → scanned →
 watermarked → published; held (for review) can come before publication; rejected, denied
-and deleted are final; taken_down can be restored by a review decision."""
+and deleted are final, except that an appeal can overturn a reviewer's removal; taken_down
+can be restored by a review decision."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from domain.errors import InvalidTransitionError
 
 IN_FLIGHT = ("queued", "rendered", "scanned", "watermarked")
 FINAL = ("denied", "rejected", "deleted")
+REVIEW_CODE_PREFIX = "REVIEW:"  # rule codes of a reviewer's removal: REVIEW:<policy code>
 
 
 class Generation(ConsentryAggregate):
@@ -126,7 +128,8 @@ class Generation(ConsentryAggregate):
             g.case_ids.append(self.case_id)
 
     class Approved(ConsentryAggregate.Event):
-        """A reviewer cleared a held generation; it continues where it stopped."""
+        """A reviewer cleared a held generation, or an appeal overturned a removal; it
+        continues where it stopped."""
 
         case_id: UUID
 
@@ -221,8 +224,17 @@ class Generation(ConsentryAggregate):
         self._emit(self.HeldForReview, actor, case_id=case_id, reasons=tuple(reasons))
 
     def approve(self, actor: Actor, case_id: UUID) -> None:
-        self._in("held", action="approve")
+        if self.state == "rejected":
+            # An appeal may overturn a reviewer's removal, never a scanner's rejection.
+            self._require(self.removed_by_review, "only a reviewer's removal can be overturned")
+        else:
+            self._in("held", action="approve")
         self._emit(self.Approved, actor, case_id=case_id)
+
+    @property
+    def removed_by_review(self) -> bool:
+        return self.state == "rejected" and any(
+            code.startswith(REVIEW_CODE_PREFIX) for code in self.rule_codes)
 
     def restrict(self, actor: Actor, case_id: UUID, policy_code: str) -> None:
         self._in("held", "published", *IN_FLIGHT, action="restrict")

@@ -13,6 +13,8 @@ _HANDLE = uuid5(_ROOT, "handle")
 _INVITE = uuid5(_ROOT, "invite")
 _IDEMPOTENCY = uuid5(_ROOT, "idempotency")
 _STAFF_NAME = uuid5(_ROOT, "staff-name")
+_LIKE = uuid5(_ROOT, "like")
+_FEED_PREFERENCES = uuid5(_ROOT, "feed-preferences")
 
 
 def cameo_id(member_id: UUID) -> UUID:
@@ -37,3 +39,11 @@ def idempotency_id(scope: str, key: str) -> UUID:
 
 def staff_name_claim_id(name: str) -> UUID:
     return uuid5(_STAFF_NAME, name.casefold())
+
+
+def like_id(member_id: UUID, generation_id: UUID) -> UUID:
+    return uuid5(_LIKE, f"{member_id.hex}:{generation_id.hex}")
+
+
+def feed_preferences_id(member_id: UUID) -> UUID:
+    return uuid5(_FEED_PREFERENCES, member_id.hex)

@@ -145,7 +145,8 @@ class ReviewCase(ConsentryAggregate):
         self._emit(self.Claimed, actor, reviewer_id=actor.id, lease_until=now + lease)
 
     def release(self, actor: Actor) -> None:
-        self._require(self.claimed_by == actor.id, "only the claimant can release a case")
+        if self.claimed_by != actor.id:
+            raise PermissionDeniedError("only the claimant can release a case")
         self._emit(self.Released, actor)
 
     def comment(self, actor: Actor, text: str, internal: bool = True) -> None:

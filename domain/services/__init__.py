@@ -1,14 +1,15 @@
 """The application service: one eventsourcing `Application` whose methods are the commands,
-assembled from one module per area (access, members, consent, rights, generations, review)."""
+assembled from one module per area (access, members, consent, rights, generations, review,
+engagement)."""
 
 from __future__ import annotations
 
 from domain.prompts import PromptClassifier, SemanticWorkMatcher, WorkAliasIndex
 from domain.services.core import Clock, utc_now
-from domain.services.review import ReviewCommands
+from domain.services.engagement import EngagementCommands
 
 
-class Consentry(ReviewCommands):
+class Consentry(EngagementCommands):
     """Persistence comes from `env` (PERSISTENCE_MODULE: popo, sqlite or postgres); the
     prompt readers are ports, passed in by the composition root."""
 

@@ -39,16 +39,22 @@ class AccessCommands(CoreApplication):
         self.commit(staff)
         return {"staff_id": str(staff.id), "secret": token}
 
-    def enrol_staff(self, actor: Actor, name: str, role: str, key: str | None = None
-                    ) -> dict[str, Any]:
+    def enrol_staff(self, actor: Actor, name: str, role: str, key: str | None = None,
+                    member_id: UUID | None = None) -> dict[str, Any]:
+        """`member_id`: the staff member's own app account, if they have one (they will
+        not be given cases about its content)."""
         _require_admin(actor)
 
         def body() -> tuple[dict[str, Any], list[Any]]:
             staff = Staff.enrol(actor, name, Role(role))
+            if member_id is not None:
+                self.get(Member, member_id, "member")
+                staff.link_account(actor, member_id)
             token = new_key(staff, actor, "initial")
             return {"staff_id": str(staff.id), "secret": token}, [staff]
 
-        return self.run("enrol_staff", actor, key, {"name": name, "role": role}, body)
+        return self.run("enrol_staff", actor, key,
+                        {"name": name, "role": role, "member": member_id}, body)
 
     def change_staff_role(self, actor: Actor, staff_id: UUID, role: str,
                           key: str | None = None) -> str:
@@ -80,23 +86,51 @@ class AccessCommands(CoreApplication):
         return self.run("revoke_key", actor, key, {"id": principal_id, "key_id": key_id}, body)
 
     def authenticate(self, token: str) -> Actor:
+        principal_id, key_id, secret = _parse_token(token)
+        principal = self.find(Principal, principal_id) if principal_id is not None else None
+        return _actor_of(principal, key_id, secret)
+
+    def authenticate_cached(self, token: str) -> Actor | None:
+        """`authenticate` without I/O, so it can run on the event loop: it answers only
+        when the principal is in the aggregate cache and that cache is the truth (one
+        writer, as with the embedded store, where every command refreshes the cache before
+        it returns), so a key revoked or a member suspended a moment ago already counts.
+        None: ask `authenticate`, which reads the store (in a thread)."""
+        repository = self.repository
+        if repository.cache is None or repository.fastforward:
+            return None
+        principal_id, key_id, secret = _parse_token(token)
+        if principal_id is None:
+            return _actor_of(None, key_id, secret)
         try:
-            prefix, principal_hex, key_id, secret = token.split(".", 3)
-            principal_id = UUID(hex=principal_hex)
-        except ValueError:
-            raise AuthenticationError("malformed credential") from None
-        principal = self.find(Principal, principal_id) if prefix == TOKEN_PREFIX else None
-        if principal is None or not principal.accepts(key_id, secret):
-            raise AuthenticationError("unknown or revoked credential")
-        if isinstance(principal, Member) and principal.suspended:
-            raise PermissionDeniedError("this member is suspended")
-        return Actor(str(principal.id), role_of(principal))
+            cached = repository.cache.get(principal_id)
+        except KeyError:
+            return None
+        return _actor_of(cached if isinstance(cached, Principal) else None, key_id, secret)
 
     def _own_principal(self, actor: Actor, principal_id: UUID) -> Principal:
         """Admins manage every principal's keys; others only their own."""
         if actor.role != Role.ADMIN and actor.id != str(principal_id):
             raise PermissionDeniedError("you can only manage your own keys")
         return self.get(Principal, principal_id, "principal")
+
+
+def _parse_token(token: str) -> tuple[UUID | None, str, str]:
+    """(principal id, key id, secret); no principal id for another format's token."""
+    try:
+        prefix, principal_hex, key_id, secret = token.split(".", 3)
+        principal_id = UUID(hex=principal_hex)
+    except ValueError:
+        raise AuthenticationError("malformed credential") from None
+    return (principal_id if prefix == TOKEN_PREFIX else None), key_id, secret
+
+
+def _actor_of(principal: Principal | None, key_id: str, secret: str) -> Actor:
+    if principal is None or not principal.accepts(key_id, secret):
+        raise AuthenticationError("unknown or revoked credential")
+    if isinstance(principal, Member) and principal.suspended:
+        raise PermissionDeniedError("this member is suspended")
+    return Actor(str(principal.id), role_of(principal))
 
 
 def _require_admin(actor: Actor) -> None:

@@ -8,13 +8,14 @@ from typing import Any
 from uuid import UUID
 
 from domain.actors import Actor, Role
-from domain.errors import InvalidTransitionError, ValidationError
-from domain.generation import Generation
+from domain.errors import InvalidTransitionError, PermissionDeniedError, ValidationError
+from domain.generation import FINAL, REVIEW_CODE_PREFIX, Generation
 from domain.member import Member
 from domain.report import Report
 from domain.review_case import ReviewCase
 from domain.services.access import require_role
 from domain.services.generations import GenerationCommands
+from domain.staff import Staff
 
 URGENT_CATEGORIES = ("minors", "self_harm")
 
@@ -27,10 +28,21 @@ class ReviewCommands(GenerationCommands):
 
         def body() -> tuple[str, list[Any]]:
             case = self.get(ReviewCase, case_id, "case")
+            if actor.role != Role.MEMBER:
+                self.check_not_own_case(actor, case)
             changed = [case, *act(case)]
             return case.state, changed
 
         return self.run(name, actor, key, {"case": case_id, **args}, body)
+
+    def check_not_own_case(self, actor: Actor, case: ReviewCase) -> None:
+        """The case checks the reviewer's own id; a staff member's linked member account is
+        known only to their `Staff` record, so it is checked here."""
+        if case.subject_owner_id is None:
+            return
+        staff = self.find(Staff, UUID(actor.id)) if _is_uuid(actor.id) else None
+        if staff is not None and staff.member_id == case.subject_owner_id:
+            raise PermissionDeniedError("a reviewer cannot review their own content")
 
     def claim_case(self, actor: Actor, case_id: UUID, key: str | None = None) -> str:
         return self._case_command("claim_case", actor, case_id, key, {},
@@ -80,19 +92,21 @@ class ReviewCommands(GenerationCommands):
             return []
         generation = self.get(Generation, case.subject_id)
         state = generation.state
-        if decision == "approve":
-            if state == "held":
+        if decision in ("approve", "restrict"):
+            # An appeal can overturn a reviewer's removal (never a consent revocation's
+            # takedown): the video comes back before any restriction applies.
+            if generation.removed_by_review or (state == "held" and decision == "approve"):
                 generation.approve(actor, case.id)
-            elif state == "taken_down":
+            elif state == "taken_down" and generation.takedown_cause.get("kind") == "review":
                 generation.restore(actor, case.id)
+            if decision == "restrict" and generation.state not in (*FINAL, "taken_down"):
+                generation.restrict(actor, case.id, policy_code)  # releases a held one too
         elif decision == "remove":
             if state == "published":
                 generation.take_down(actor, {"kind": "review", "case_id": str(case.id),
                                              "policy_code": policy_code})
             elif state in ("held", "pending_review"):
-                generation.reject(actor, (f"REVIEW:{policy_code}",))
-        elif decision == "restrict":
-            generation.restrict(actor, case.id, policy_code)
+                generation.reject(actor, (f"{REVIEW_CODE_PREFIX}{policy_code}",))
         return [generation]
 
     def file_report(self, actor: Actor, generation_id: UUID, category: str, text: str = "",
@@ -126,3 +140,11 @@ class ReviewCommands(GenerationCommands):
 
         return self.run("file_report", actor, key,
                         {"g": generation_id, "c": category, "t": text}, body)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True

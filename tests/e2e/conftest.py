@@ -75,7 +75,8 @@ class Api:
 async def api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Api]:
     if request.param == "postgres":
         dsn, schema = request.getfixturevalue("pg_schema")
-        settings = Settings(store="postgres", pg_dsn=dsn, pg_schema=schema)
+        settings = Settings(store="postgres", pg_dsn=dsn, pg_schema=schema,
+                            data_dir=tmp_path)  # blobs
     else:
         settings = Settings(store="sqlite", data_dir=tmp_path)
     clock = FakeClock()

@@ -1,0 +1,124 @@
+"""Contract of the work usage read model, run on the in-memory and PostgreSQL views."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import pytest
+
+from domain.actors import Actor, Role
+from domain.generation import Generation
+from projections.base import InvalidCursorError
+from projections.work_usage import InMemoryWorkUsageView, PostgresWorkUsageView
+
+MEMBER = Actor("m", Role.MEMBER)
+
+
+@pytest.fixture(params=[pytest.param("memory", marks=pytest.mark.unit),
+                        pytest.param("postgres", marks=pytest.mark.integration)])
+async def view(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    if request.param == "memory":
+        yield InMemoryWorkUsageView()
+        return
+    dsn, schema = request.getfixturevalue("pg_schema")
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    pg = PostgresWorkUsageView(pool, schema)
+    await pg.create()
+    yield pg
+    await pool.close()
+
+
+class Log:
+    def __init__(self) -> None:
+        self.position = 0
+
+    def batch(self, *aggregates: Any) -> list[tuple[int, Any]]:
+        out = []
+        for aggregate in aggregates:
+            for event in aggregate.collect_events():
+                self.position += 1
+                out.append((self.position, event))
+        return out
+
+
+def generation(outcome: str, *work_ids: UUID, remix_of: UUID | None = None) -> Generation:
+    g = Generation.request(MEMBER, uuid4(), "a scene", (), 5, remix_of=remix_of)
+    g.decide(MEMBER, outcome, (), (), tuple(work_ids), {})
+    return g
+
+
+async def ids(view: Any, work_id: UUID, **kwargs: Any) -> list[UUID]:
+    used, _ = await view.used_by(work_id, **kwargs)
+    return [u.generation_id for u in used]
+
+
+async def test_allowed_and_reviewed_generations_use_a_work_and_denied_ones_do_not(view: Any):
+    log = Log()
+    work = uuid4()
+    allowed, review, denied = (generation(o, work) for o in ("allow", "review", "deny"))
+    await view.apply(log.batch(allowed, review, denied))
+    assert await ids(view, work) == [review.id, allowed.id]
+    assert await view.position() == log.position
+
+
+async def test_a_generation_naming_two_works_is_listed_under_each(view: Any):
+    log = Log()
+    a, b = uuid4(), uuid4()
+    both = generation("allow", a, b)
+    await view.apply(log.batch(both, generation("allow", b)))
+    assert await ids(view, a) == [both.id]
+    assert len(await ids(view, b)) == 2
+    assert await ids(view, uuid4()) == []
+
+
+async def test_a_remix_inherits_the_works_of_its_source(view: Any):
+    log = Log()
+    work, other = uuid4(), uuid4()
+    source = generation("allow", work)
+    await view.apply(log.batch(source))
+    remix = Generation.request(MEMBER, uuid4(), "remix it", (), 5, remix_of=source.id)
+    await view.apply(log.batch(remix))  # requested in one batch, decided in the next
+    remix.decide(MEMBER, "allow", (), (), (other,), {})
+    named_again = generation("allow", work, remix_of=source.id)
+    await view.apply(log.batch(remix, named_again))
+
+    used, _ = await view.used_by(work)
+    assert [(u.generation_id, u.inherited) for u in used] == [
+        (named_again.id, False), (remix.id, True), (source.id, False)]
+    assert await ids(view, other) == [remix.id]
+    remix_of_remix = generation("allow", remix_of=remix.id)
+    await view.apply(log.batch(remix_of_remix))
+    assert (await ids(view, work))[0] == remix_of_remix.id
+
+
+async def test_a_denied_remix_uses_nothing(view: Any):
+    log = Log()
+    work = uuid4()
+    source = generation("allow", work)
+    await view.apply(log.batch(source, generation("deny", remix_of=source.id)))
+    assert await ids(view, work) == [source.id]
+
+
+async def test_replaying_a_batch_applies_each_event_once(view: Any):
+    log = Log()
+    work = uuid4()
+    batch = log.batch(generation("allow", work), generation("allow", work))
+    await view.apply(batch)
+    await view.apply(batch)
+    assert len(await ids(view, work)) == 2
+
+
+async def test_usage_is_newest_first_and_pages_with_a_cursor(view: Any):
+    log = Log()
+    work = uuid4()
+    made = [generation("allow", work) for _ in range(5)]
+    await view.apply(log.batch(*made))
+    first, cursor = await view.used_by(work, limit=3)
+    assert [u.generation_id for u in first] == [g.id for g in reversed(made[2:])]
+    rest, end = await view.used_by(work, cursor=cursor, limit=3)
+    assert [u.generation_id for u in rest] == [made[1].id, made[0].id] and end is None
+    with pytest.raises(InvalidCursorError):
+        await view.used_by(work, cursor="bm90LWpzb24")

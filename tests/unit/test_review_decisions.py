@@ -1,0 +1,115 @@
+"""What a review decision or an appeal does to its generation, and who may not review it
+(application service on the in-memory store)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import UUID, uuid4
+
+import pytest
+
+from adapters.bootstrap import Container, bootstrap
+from adapters.settings import Settings
+from domain.actors import SYSTEM, Actor, Role
+from domain.errors import InvalidTransitionError, PermissionDeniedError
+from domain.generation import Generation
+from tests.fakes import WORKER, FakeClock, World
+
+pytestmark = pytest.mark.unit
+FIRST, SECOND = Actor("rev-1", Role.REVIEWER), Actor("rev-2", Role.REVIEWER)
+
+
+@pytest.fixture
+def container() -> Iterator[Container]:
+    c = bootstrap(Settings(store="memory"), clock=FakeClock())
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def world(container: Container) -> World:
+    return World(container.app)
+
+
+def held(container: Container, author: Actor) -> tuple[UUID, UUID]:
+    app = container.app
+    gid = UUID(app.request_generation(author, "a harbour", (), 5)["generation_id"])
+    app.record_render(WORKER, gid, "a" * 64, 48, 2.0, "w1", 1)
+    case_id = UUID(app.hold_generation(WORKER, gid, ("SAFETY",), {"score": 0.55})["case_id"])
+    return gid, case_id
+
+
+def removed_and_appealed(container: Container, author: Actor) -> tuple[UUID, UUID]:
+    app = container.app
+    gid, case_id = held(container, author)
+    app.claim_case(FIRST, case_id)
+    app.decide_case(FIRST, case_id, "remove", "SAFETY-3")
+    app.appeal_case(author, case_id, "it is fine")
+    app.claim_case(SECOND, case_id)
+    return gid, case_id
+
+
+def test_an_upheld_appeal_overturns_the_removal_and_the_video_continues(
+        container: Container, world: World):
+    gid, case_id = removed_and_appealed(container, world.member())
+    assert container.app.get(Generation, gid).state == "rejected"
+    container.app.decide_appeal(SECOND, case_id, "approve", "SAFETY-OK")
+    assert container.app.get(Generation, gid).state == "rendered"
+
+
+def test_an_appeal_can_restrict_instead_of_removing(container: Container, world: World):
+    gid, case_id = removed_and_appealed(container, world.member())
+    container.app.decide_appeal(SECOND, case_id, "restrict", "SAFETY-2")
+    generation = container.app.get(Generation, gid)
+    assert (generation.state, generation.restricted) == ("rendered", True)
+
+
+def test_a_dismissed_appeal_leaves_the_video_rejected(container: Container, world: World):
+    gid, case_id = removed_and_appealed(container, world.member())
+    container.app.decide_appeal(SECOND, case_id, "remove", "SAFETY-3")
+    assert container.app.get(Generation, gid).state == "rejected"
+
+
+def test_a_scanners_rejection_cannot_be_overturned_by_approval():
+    g = Generation.request(Actor("m", Role.MEMBER), uuid4(), "x", (), 5)
+    g.decide(Actor("m", Role.MEMBER), "allow", (), (), (), {})
+    g.reject(WORKER, ("FACE-NOT-OTHERS",))
+    with pytest.raises(InvalidTransitionError):
+        g.approve(FIRST, uuid4())
+
+
+def test_approving_a_report_never_restores_a_video_a_revocation_took_down(
+        container: Container, world: World):
+    app = container.app
+    author, reporter = world.member(), world.member()
+    gid = UUID(app.request_generation(author, "a beach", (), 5)["generation_id"])
+    world.publish(gid)
+    case_id = UUID(app.file_report(reporter, gid, "spam")["case_id"])
+    app.take_down(SYSTEM, gid, {"kind": "cameo-disabled"})
+    app.claim_case(FIRST, case_id)
+    app.decide_case(FIRST, case_id, "approve", "OK-1")
+    assert app.get(Generation, gid).state == "taken_down"
+
+
+def test_a_reviewer_linked_to_the_authors_account_cannot_touch_the_case(
+        container: Container, world: World):
+    app = container.app
+    author = world.member()
+    staff = app.enrol_staff(world.admin, "author at work", "reviewer",
+                            member_id=UUID(author.id))
+    as_reviewer = Actor(staff["staff_id"], Role.REVIEWER)
+    _, case_id = held(container, author)
+    for attempt in (lambda: app.claim_case(as_reviewer, case_id),
+                    lambda: app.comment_case(as_reviewer, case_id, "fine"),
+                    lambda: app.escalate_case(as_reviewer, case_id, "hm")):
+        with pytest.raises(PermissionDeniedError):
+            attempt()
+
+
+def test_only_the_claimant_releases_a_case(container: Container, world: World):
+    app = container.app
+    _, case_id = held(container, world.member())
+    app.claim_case(FIRST, case_id)
+    with pytest.raises(PermissionDeniedError):
+        app.release_case(SECOND, case_id)
+    assert app.release_case(FIRST, case_id) == "open"
