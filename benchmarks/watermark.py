@@ -55,6 +55,7 @@ class Tally:
 
     accuracies: list[float] = field(default_factory=list)
     recovered: list[bool] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
 
     def accuracy(self) -> float:
         return float(np.mean(self.accuracies)) if self.accuracies else float("nan")
@@ -325,6 +326,8 @@ def run(video: Path | None, quick: bool) -> None:
                 )
             entry = tally("ours", attack)
             entry.recovered.append(reading.payload == payload)
+            if reading.payload != payload:
+                entry.missed.append(f"{clip.name}@{clip.size}")
             entry.accuracies.extend(marker.frame_bit_accuracy(attacked, payload).tolist())
             if attack in FP_ATTACKS:
                 null = marker.detect(apply(clip.frames, clip.fps))
@@ -429,6 +432,10 @@ def report(
                 other = tallies[(peer, attack)].recovery()
                 row += f"{(ours / other if other else float('inf')):>15.2f}x"
         print(row)
+    for attack in ATTACKS:
+        missed = tallies[("ours", attack)].missed
+        if missed:
+            print(f"ours missed under {attack}: {', '.join(missed)}")
     print()
     for method in methods:
         values = quality[method]

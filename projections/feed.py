@@ -58,12 +58,12 @@ class _Plan(NamedTuple):
 
 class InMemoryFeedView(InMemoryView):
     """The embedded default. Every video in the feed sits in sorted indexes by base score:
-    one for all of them, one per creator and one per person featured (and one by recency
-    for personalisation off). A request merges the indexes the viewer is connected to,
-    each offset by its connection's boost, with the global one, reading from the top until
-    a page is full: cost grows with the viewer's follows and the page, not with the number
-    of videos. Members are keyed by `UUID.int`. Recorded views live as long as the process
-    (the log has no views)."""
+    one for all of them, one per member with the videos they made or appear in, one per
+    member with those they appear in, and one by recency for personalisation off. A request
+    merges the indexes of the people the viewer follows, each offset by its strongest boost,
+    with the global one, reading from the top until a page is full: its cost grows with the
+    viewer's follows and the page, not with the number of videos. Members are keyed by
+    `UUID.int`. Views recorded here live as long as the process (the log has no views)."""
 
     name = "feed"
 
@@ -75,8 +75,8 @@ class InMemoryFeedView(InMemoryView):
         self.preferences: dict[int, tuple[bool, frozenset[int]]] = {}
         self.ranked = SortedIndex()
         self.latest = SortedIndex()
-        self.by_creator: dict[int, SortedIndex] = {}
-        self.by_cameo: dict[int, SortedIndex] = {}
+        self.involving: dict[int, SortedIndex] = {}  # made by or featuring the member
+        self.featuring: dict[int, SortedIndex] = {}  # featuring the member
         self._by_int: dict[int, VideoState] = {}
         self._indexed: dict[int, Entry] = {}  # the entry each video in the feed sits under
         self._plans: dict[int, _Plan] = {}  # per viewer, until a follow touches them
@@ -123,22 +123,31 @@ class InMemoryFeedView(InMemoryView):
         if first and video.remix_of is not None:
             self._change(video.remix_of, REMIXED)
 
+    def _indexes(self, video: VideoState) -> list[SortedIndex]:
+        people = dict.fromkeys((video.creator_key, *video.cameo_keys))
+        return [self.ranked, *(self.involving.setdefault(p, SortedIndex()) for p in people),
+                *(self.featuring.setdefault(p, SortedIndex()) for p in video.cameo_keys)]
+
     def _reindex(self, video: VideoState) -> None:
         key = video.id.int
         old = self._indexed.get(key)
-        new = (video.base, key) if video.in_feed else None
-        if old == new:
-            return
-        people = [self.by_cameo.setdefault(p, SortedIndex()) for p in video.cameo_keys]
-        creator = self.by_creator.setdefault(video.creator_key, SortedIndex())
+        if video.in_feed:
+            new: Entry | None = (video.base, key, video.creator_key, video.cameo_keys)
+            if old is not None and old[0] == new[0]:  # type: ignore[index]
+                return
+        else:
+            new = None
+            if old is None:
+                return
+        indexes = self._indexes(video)
         if old is not None:
-            for index in (self.ranked, creator, *people):
+            for index in indexes:
                 index.remove(old)
             if new is None:
                 self.latest.remove((video.recency or 0.0, key))
                 del self._indexed[key]
         if new is not None:
-            for index in (self.ranked, creator, *people):
+            for index in indexes:
                 index.add(new)
             if old is None:
                 self.latest.add((video.recency or 0.0, key))
@@ -192,16 +201,17 @@ class InMemoryFeedView(InMemoryView):
         indexes to merge (made now if missing, so that a first video joins the plan)."""
         following = frozenset(self.following.get(viewer, ()))
         mutuals = frozenset(c for c in following if viewer in self.following.get(c, ()))
-        creator_lift, person_lift = {}, {}
-        streams: list[tuple[SortedIndex, float]] = [(self.ranked, 0.0)]
-        for member in following:
-            mutual = member in mutuals
-            creator_lift[member] = lift = _MUTUAL_CREATOR if mutual else _FOLLOWED_CREATOR
-            streams.append((self.by_creator.setdefault(member, SortedIndex()), lift))
-            person_lift[member] = lift = _FEATURES_MUTUAL if mutual else _FEATURES_FOLLOWED
-            streams.append((self.by_cameo.setdefault(member, SortedIndex()), lift))
+        creator_lift = {c: _MUTUAL_CREATOR if c in mutuals else _FOLLOWED_CREATOR
+                        for c in following}
+        person_lift = {c: _FEATURES_MUTUAL if c in mutuals else _FEATURES_FOLLOWED
+                       for c in following}
         person_lift[viewer] = _FEATURES_YOU
-        streams.append((self.by_cameo.setdefault(viewer, SortedIndex()), _FEATURES_YOU))
+        # A followed member's index holds what they made and what they appear in: its
+        # bound is the stronger of the two boosts, the creator's.
+        streams = [(self.ranked, 0.0),
+                   (self.featuring.setdefault(viewer, SortedIndex()), _FEATURES_YOU),
+                   *((self.involving.setdefault(c, SortedIndex()), lift)
+                     for c, lift in creator_lift.items())]
         plan = self._plans[viewer] = _Plan(following, mutuals, creator_lift, person_lift,
                                            streams)
         return plan
@@ -210,76 +220,70 @@ class InMemoryFeedView(InMemoryView):
                 after: tuple[float, UUID] | None, wanted: int
                 ) -> list[tuple[float, VideoState]]:
         # The indexes are read from the top, each entry offset by its index's boost
-        # (`lift`), all merged in one heap. A video's key is its base plus its strongest
-        # connection's boost, less any penalty: never above the entry it was reached by,
-        # except when a cursor let the merge skip its strongest index, and then it was on
-        # an earlier page. A video whose key is below its entry goes back into the heap at
-        # its key; since every index's head bounds what it still holds, what leaves the
-        # heap comes out in final order.
-        creator_lift, person_lift = plan.creator_lift, plan.person_lift
-        streams = plan.streams if after is not None else self._useful(viewer, plan, less_of,
-                                                                      wanted)
-        heap = _heads(streams, after)
+        # (`lift`, at least any boost of what the index holds), all merged in one heap. A
+        # video's key is its base plus its strongest connection's boost, less any penalty:
+        # never above its best entry. A video whose key is below the entry it was reached by
+        # goes back into the heap at its key; since every index's head bounds what it still
+        # holds, what leaves the heap comes out in final order. (A cursor may let the merge
+        # skip a video's best entry; that video was on an earlier page.)
+        creator_lift, person_lift, streams = plan.creator_lift, plan.person_lift, plan.streams
+        bound = self._bound(viewer, less_of, wanted) if after is None else -math.inf
+        heap = _heads(streams, after, bound)
         after_key, after_id = (after[0], after[1].int) if after else (0.0, 0)
         seen: set[int] = set()
-        out: list[tuple[float, VideoState]] = []
-        by_int = self._by_int
+        out: list[tuple[float, int]] = []
         while heap and len(out) < wanted:
-            negative_key, negative_id, number, i, j = heap[0]
+            entry_key, negative_id, number, i, j, creator, cameos, base = heap[0]
             gid = -negative_id
             if number < 0:  # a video whose key was below its entry, now at its key
                 heappop(heap)
-                out.append((-negative_key, by_int[gid]))
+                out.append((-entry_key, gid))
                 continue
             index, lift = streams[number]
             if j:
-                score, next_id = index.buckets[i][j - 1]
-                heapreplace(heap, (-(score + lift), -next_id, number, i, j - 1))
+                j -= 1
             elif i:
-                bucket = index.buckets[i - 1]
-                score, next_id = bucket[-1]
-                heapreplace(heap, (-(score + lift), -next_id, number, i - 1, len(bucket) - 1))
+                i -= 1
+                j = len(index.buckets[i]) - 1
             else:
+                i = -1
+            if i < 0:
                 heappop(heap)
-            if gid in seen:
+            else:
+                score, next_id, next_creator, next_cameos = index.buckets[i][j]
+                heapreplace(heap, (-(score + lift), -next_id, number, i, j, next_creator,
+                                   next_cameos, score))
+            if gid in seen or creator == viewer:
                 continue
             seen.add(gid)
-            video = by_int[gid]
-            creator = video.creator_key
-            if creator == viewer:
-                continue
             lift = creator_lift.get(creator, 0.0)
-            for person in video.cameo_keys:
+            for person in cameos:
                 lift = max(lift, person_lift.get(person, 0.0))
-            key = video.base + lift
+            key = base + lift
             if creator in less_of:
                 key = key - LESS_OF_PENALTY
             if after is not None and (key > after_key or (key == after_key
                                                           and gid >= after_id)):
                 continue
-            if key == -negative_key:
-                out.append((key, video))
+            if key == -entry_key:
+                out.append((key, gid))
             else:
-                heappush(heap, (-key, negative_id, -1, 0, 0))
-        return out
-
-    def _useful(self, viewer: int, plan: _Plan, less_of: frozenset[int], wanted: int
-                ) -> list[tuple[SortedIndex, float]]:
-        """For a first page: the indexes that can hold one of its videos. The global index's
-        first `wanted` videos that are neither the viewer's nor penalised have keys of at
-        least their base, so the page's last key is at least the last of those bases; an
-        index whose head, boosted, is below that cannot reach the page."""
-        bound = -math.inf
-        found = 0
+                heappush(heap, (-key, negative_id, -1, 0, 0, creator, cameos, base))
         by_int = self._by_int
-        for score, gid in self.ranked.descending():
-            creator = by_int[gid].creator_key
+        return [(key, by_int[gid]) for key, gid in out]
+
+    def _bound(self, viewer: int, less_of: frozenset[int], wanted: int) -> float:
+        """A floor under a first page's last key: the global index's first `wanted` videos
+        that are neither the viewer's nor penalised have keys of at least their base, so the
+        page's last key is at least the last of those bases. An index whose head, boosted,
+        is below it cannot reach the page."""
+        found = 0
+        for score, _, creator, _ in self.ranked.descending():
             if creator != viewer and creator not in less_of:
                 found += 1
                 if found == wanted:
-                    bound = score
-                    break
-        return [stream for stream in plan.streams if stream[0].head + stream[1] >= bound]
+                    return float(score)
+        return -math.inf
 
     def _latest(self, viewer: int, after: tuple[float, UUID] | None, wanted: int
                 ) -> list[tuple[float, VideoState]]:
@@ -294,26 +298,28 @@ class InMemoryFeedView(InMemoryView):
         return out
 
 
-def _heads(streams: list[tuple[SortedIndex, float]], after: tuple[float, UUID] | None
-           ) -> list[tuple[float, int, int, int, int]]:
+def _heads(streams: list[tuple[SortedIndex, float]], after: tuple[float, UUID] | None,
+           bound: float) -> list[tuple[Any, ...]]:
     """The heap of each index's first entry (after a cursor: the first that can follow
-    it), as (-(score + lift), -id, index number, bucket, position)."""
+    it), as (-(score + lift), -id, index number, bucket, position, creator, cameos,
+    score); indexes whose boosted head is below `bound` are left out."""
     heap = []
     for number, (index, lift) in enumerate(streams):
         buckets = index.buckets
-        if not buckets:
+        if not buckets or index.head + lift < bound:
             continue
         if after is None:
-            bucket = buckets[-1]
-            score, gid = bucket[-1]
-            heap.append((-(score + lift), -gid, number, len(buckets) - 1, len(bucket) - 1))
-            continue
-        # Entries more than the largest penalty above the cursor can only hold videos of
-        # earlier pages.
-        where = index.start((after[0] + MAX_PENALTY - lift + _MARGIN, _ABOVE_ANY_ID))
-        if where is not None:
-            score, gid = buckets[where[0]][where[1]]
-            heap.append((-(score + lift), -gid, number, *where))
+            i = len(buckets) - 1
+            j = len(buckets[i]) - 1
+        else:
+            # Entries more than the largest penalty above the cursor can only hold videos
+            # of earlier pages.
+            where = index.start((after[0] + MAX_PENALTY - lift + _MARGIN, _ABOVE_ANY_ID))
+            if where is None:
+                continue
+            i, j = where
+        score, gid, creator, cameos = buckets[i][j]
+        heap.append((-(score + lift), -gid, number, i, j, creator, cameos, score))
     heapify(heap)
     return heap
 

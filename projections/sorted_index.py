@@ -7,8 +7,11 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, insort
 from collections.abc import Iterator
+from typing import Any
 
-Entry = tuple[float, int]  # (score, generation id as an int: the tie-breaker)
+# (score, generation id as an int: the tie-breaker, payload...): (score, id) is unique, so
+# comparisons never reach the payload, which saves readers a lookup.
+Entry = tuple[Any, ...]
 LOAD = 256
 
 
