@@ -270,7 +270,7 @@ def main() -> None:
     parser.add_argument("--likes", type=int, default=50_000)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--trials", type=int, default=2)
+    parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--client", help=argparse.SUPPRESS)  # the fallback load generator
     parser.add_argument("--tokens", help=argparse.SUPPRESS)
     parser.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)

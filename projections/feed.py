@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import OrderedDict
 from datetime import datetime
 from heapq import heapify, heappop, heappush, heapreplace
 from typing import Any, NamedTuple
@@ -45,6 +46,7 @@ _FEATURES_YOU, _MUTUAL_CREATOR, _FOLLOWED_CREATOR = (
     BOOSTS["features_you"], BOOSTS["mutual_creator"], BOOSTS["followed_creator"])
 _FEATURES_MUTUAL, _FEATURES_FOLLOWED = BOOSTS["features_mutual"], BOOSTS["features_followed"]
 _ABOVE_ANY_ID = 1 << 128
+VIEW_KEYS_KEPT = 100_000  # idempotency keys of recorded views, per process
 _MARGIN = 1e-9  # float slack when a cursor is turned into each index's start
 
 
@@ -80,6 +82,7 @@ class InMemoryFeedView(InMemoryView):
         self._by_int: dict[int, VideoState] = {}
         self._indexed: dict[int, Entry] = {}  # the entry each video in the feed sits under
         self._plans: dict[int, _Plan] = {}  # per viewer, until a follow touches them
+        self._view_keys: OrderedDict[tuple[int, str], None] = OrderedDict()  # the latest
 
     # -- applying events -----------------------------------------------------------------
     def handle(self, position: int, event: Any) -> None:
@@ -155,12 +158,20 @@ class InMemoryFeedView(InMemoryView):
 
     # -- engagement recorded directly -----------------------------------------------------
     async def record_view(self, generation_id: UUID, viewer_id: UUID, watched_seconds: float,
-                          completed: bool) -> bool:
+                          completed: bool, key: str | None = None) -> bool:
         """Counts one view (not an event). False if the video is not in the feed; a
-        creator watching their own video is accepted but not counted."""
+        creator watching their own video, or a retry with an idempotency `key` already
+        seen from this viewer (among the latest keys), is accepted but not counted."""
         video = self.videos.get(generation_id)
         if video is None or not video.in_feed:
             return False
+        if key is not None:
+            seen = (viewer_id.int, key)
+            if seen in self._view_keys:
+                return True
+            self._view_keys[seen] = None
+            if len(self._view_keys) > VIEW_KEYS_KEPT:
+                self._view_keys.popitem(last=False)
         if viewer_id != video.creator:
             self._change(generation_id, view_change(watched_seconds, completed))
         return True

@@ -88,9 +88,11 @@ class PostgresFeedView(PostgresView):
     """Videos with their base score in one table, partial indexes over those in the feed
     (by base score, by recency, by creator, and GIN over the people featured), the follow
     graph, handles and preferences. Views are counted in the same table, in a row-locked
-    transaction like the events', so several API processes can record them."""
+    transaction like the events', so several API processes can record them; a rebuild of
+    the view (a new `version`) starts their counts again, as the log does not hold them."""
 
     name = "feed"
+    _recorded = 0
     ddl = (
         "CREATE TABLE IF NOT EXISTS {s}.feed_videos ("
         " id UUID PRIMARY KEY, creator_id UUID NOT NULL, cameo_owner_ids UUID[] NOT NULL,"
@@ -115,6 +117,9 @@ class PostgresFeedView(PostgresView):
         "CREATE TABLE IF NOT EXISTS {s}.feed_members (id UUID PRIMARY KEY, handle TEXT NOT NULL)",
         "CREATE TABLE IF NOT EXISTS {s}.feed_preferences ("
         " member_id UUID PRIMARY KEY, personalised BOOLEAN NOT NULL, less_of UUID[] NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS {s}.feed_view_keys ("
+        " viewer_id UUID NOT NULL, key TEXT NOT NULL,"
+        " recorded_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (viewer_id, key))",
     )
 
     async def handle(self, conn: asyncpg.Connection, position: int, event: Any) -> None:
@@ -174,17 +179,29 @@ class PostgresFeedView(PostgresView):
                            video.in_feed)
 
     async def record_view(self, generation_id: UUID, viewer_id: UUID, watched_seconds: float,
-                          completed: bool) -> bool:
+                          completed: bool, key: str | None = None) -> bool:
         """Counts one view (not an event). False if the video is not in the feed; a
-        creator watching their own video is accepted but not counted."""
+        creator watching their own video, or a retry with an idempotency `key` already
+        seen from this viewer (in the last day), is accepted but not counted."""
         async with self.pool.acquire() as conn, conn.transaction():
             video = await self._load(conn, generation_id)
             if video is None or not video.in_feed:
                 return False
+            if key is not None and not await self._first_use(conn, viewer_id, key):
+                return True
             if viewer_id != video.creator:
                 video.apply(view_change(watched_seconds, completed))
                 await self._save(conn, video)
         return True
+
+    async def _first_use(self, conn: asyncpg.Connection, viewer_id: UUID, key: str) -> bool:
+        self._recorded += 1
+        if self._recorded % 1000 == 0:  # now and then, forget keys older than a day
+            await conn.execute(self.q(
+                "DELETE FROM {s}.feed_view_keys WHERE recorded_at < now() - interval '1 day'"))
+        return await conn.fetchval(self.q(
+            "INSERT INTO {s}.feed_view_keys (viewer_id, key) VALUES ($1, $2)"
+            " ON CONFLICT DO NOTHING RETURNING true"), viewer_id, key) is not None
 
     async def feed(self, viewer_id: UUID, cursor: str | None = None, limit: int = 20,
                    now: datetime | None = None) -> tuple[list[FeedItem], str | None]:

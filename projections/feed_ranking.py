@@ -181,10 +181,6 @@ def reasons(found: list[str], video_engagement: float, age_seconds: float) -> tu
     return tuple(out) or ("discover",)
 
 
-def boost(found: list[str]) -> float:
-    return BOOSTS[found[0]] if found else 0.0
-
-
 class FeedItem(NamedTuple):
     generation_id: UUID
     creator_id: UUID

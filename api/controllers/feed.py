@@ -52,12 +52,14 @@ class FeedController(Controller):
 
     @post("/{generation_id:uuid}/views", operation_id="recordView", status_code=202)
     async def record_view(self, request: Req, actor: ActorDep, generation_id: FromPath[UUID],
-                          data: JSONBody[ViewIn]) -> Ack:
+                          data: JSONBody[ViewIn],
+                          idempotency_key: IdempotencyKey = None) -> Ack:
         """Counts one view with its watch time (and whether it was watched to the end).
         Views go to the feed's store, not the event log: they are many and only rank."""
         require(actor, Role.MEMBER)
         counted = await views(request).feed.record_view(
-            generation_id, UUID(actor.id), data.watched_seconds, data.completed)
+            generation_id, UUID(actor.id), data.watched_seconds, data.completed,
+            idempotency_key)
         if not counted:
             raise NotFoundError("Generation not found in the feed", id=str(generation_id))
         return Ack(status="recorded")

@@ -7,8 +7,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
-import pytest
-
 from domain.actors import SYSTEM, Actor
 from domain.generation import Generation
 from tests.e2e.conftest import Api
@@ -97,8 +95,9 @@ async def test_completed_views_count_and_pages_follow_each_other(api: Api):
     _, maker = await api.member("maker")
     made = [await video(api, maker, f"scene number {n}") for n in range(5)]
     draft = await video(api, maker, "an unfinished scene", publish=False)
-    for _ in range(3):
+    for n in range(3):
         await api.call("POST", f"/feed/{made[0]}/views", viewer, expect=202,
+                       headers={"Idempotency-Key": f"view-{n}"},
                        json={"watched_seconds": 5.0, "completed": True})
     await api.call("POST", f"/feed/{draft}/views", viewer, expect=404,
                    json={"watched_seconds": 1.0})
@@ -160,17 +159,30 @@ FEED_ENDPOINTS = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "body"), FEED_ENDPOINTS,
-                         ids=[f"{m} {p}" for m, p, _ in FEED_ENDPOINTS])
-async def test_feed_endpoints_need_a_member_credential(api: Api, method: str, path: str,
-                                                       body: dict[str, Any] | None):
+async def test_feed_endpoints_need_a_member_credential(api: Api):
     _, maker = await api.member("maker")
     generation = await video(api, maker, "a lighthouse")
     holder = api.container.app.onboard_rights_holder(SYSTEM, "Studio", "proof-1")["secret"]
-    url = path.format(g=generation)
-    kwargs = {"json": body} if body is not None else {}
-    denied = await api.call(method, url, expect=401, **kwargs)
-    assert denied["code"] == "unauthenticated"
-    refused = await api.call(method, url, holder, expect=403, **kwargs)
-    assert refused["code"] == "forbidden"
-    await api.call(method, url, "cs1.not-a-real.key.secret", expect=401, **kwargs)
+    for method, path, body in FEED_ENDPOINTS:
+        url = path.format(g=generation)
+        kwargs = {"json": body} if body is not None else {}
+        denied = await api.call(method, url, expect=401, **kwargs)
+        assert denied["code"] == "unauthenticated", (method, path)
+        refused = await api.call(method, url, holder, expect=403, **kwargs)
+        assert refused["code"] == "forbidden", (method, path)
+        await api.call(method, url, "cs1.not-a-real.key.secret", expect=401, **kwargs)
+
+
+async def test_a_revoked_key_or_a_suspension_stops_a_member_at_once(api: Api):
+    """The feed's requests authenticate from the aggregate cache where it is the truth;
+    revocation must still count from the moment the admin's request returns."""
+    revoked_id, revoked = await api.member("revoked", verified=False)
+    suspended_id, suspended = await api.member("suspended", verified=False)
+    for token in (revoked, suspended):
+        await api.call("GET", "/feed", token)  # authenticated once: cached from now on
+    await api.call("DELETE", f"/admin/principals/{revoked_id}/keys/{revoked.split('.')[2]}",
+                   api.admin)
+    await api.call("POST", f"/admin/members/{suspended_id}/suspend", api.admin,
+                   json={"reason": "spam"})
+    assert (await api.call("GET", "/feed", revoked, expect=401))["code"] == "unauthenticated"
+    assert (await api.call("GET", "/feed", suspended, expect=403))["code"] == "forbidden"

@@ -198,6 +198,19 @@ async def test_completed_views_count_and_views_of_videos_off_the_feed_are_refuse
     assert not await view.record_view(uuid4(), viewer.id, 5.0, True)
 
 
+async def test_a_retried_view_with_the_same_idempotency_key_counts_once(view: Any):
+    world = World(view)
+    viewer, other, a, b = await world.members("viewer", "other", "maker_a", "maker_b")
+    first = await world.video(a)
+    second = await world.video(b, at=T0 - timedelta(hours=10))  # one view will not do
+    for _ in range(5):
+        assert await view.record_view(second.id, viewer.id, 5.0, True, key="view-1")
+    assert await ids_in_feed(view, other) == [first.id, second.id]
+    for n in range(5):
+        assert await view.record_view(second.id, viewer.id, 5.0, True, key=f"view-{n + 2}")
+    assert await ids_in_feed(view, other) == [second.id, first.id]
+
+
 async def test_a_creators_own_views_do_not_count(view: Any):
     world = World(view)
     viewer, a, b = await world.members("viewer", "maker_a", "maker_b")
