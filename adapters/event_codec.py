@@ -19,7 +19,7 @@ _SKIP = {"originator_id", "originator_version", "originator_id_type"}
 def _enc_hook(obj: Any) -> Any:
     if isinstance(obj, set | frozenset):
         return sorted(obj, key=str)
-    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
+    raise TypeError(f"cannot encode {type(obj).__name__}")
 
 
 _encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
