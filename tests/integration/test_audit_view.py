@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
-import asyncpg
 import pytest
 
 from domain.actors import Actor, Role
@@ -18,37 +17,19 @@ from domain.identity import Challenge, Identity
 from domain.member import Member
 from domain.staff import Staff
 from projections.audit import REDACTED, InMemoryAuditView, PostgresAuditView
+from tests.views import STORES, Log, open_view
 
 ADMIN = Actor("admin-1", Role.ADMIN)
 WORKER = Actor("worker-1", Role.WORKER)
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=[pytest.param("memory", marks=pytest.mark.unit),
-                        pytest.param("postgres", marks=pytest.mark.integration)])
+@pytest.fixture(params=STORES)
 async def view(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    if request.param == "memory":
-        yield InMemoryAuditView()
-        return
-    dsn, schema = request.getfixturevalue("pg_schema")
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-    pg = PostgresAuditView(pool, schema)
-    await pg.create()
-    yield pg
-    await pool.close()
+    async with open_view(request, InMemoryAuditView, PostgresAuditView) as opened:
+        yield opened
 
 
-class Log:
-    def __init__(self) -> None:
-        self.position = 0
-
-    def batch(self, *aggregates: Any) -> list[tuple[int, Any]]:
-        out = []
-        for aggregate in aggregates:
-            for event in aggregate.collect_events():
-                self.position += 1
-                out.append((self.position, event))
-        return out
 
 
 async def test_an_aggregates_history_lists_each_event_with_its_actor_in_order(view: Any):

@@ -19,6 +19,7 @@ from domain.generation import Generation
 from domain.like import Like
 from domain.member import Member
 from projections.feed import InMemoryFeedView, PostgresFeedView
+from tests.views import STORES, open_view
 
 SYSTEM = Actor("system", Role.SYSTEM)
 WORKER = Actor("w", Role.WORKER)
@@ -26,18 +27,10 @@ T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 NOW = T0 + timedelta(hours=4)
 
 
-@pytest.fixture(params=[pytest.param("memory", marks=pytest.mark.unit),
-                        pytest.param("postgres", marks=pytest.mark.integration)])
+@pytest.fixture(params=STORES)
 async def view(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    if request.param == "memory":
-        yield InMemoryFeedView()
-        return
-    dsn, schema = request.getfixturevalue("pg_schema")
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-    pg = PostgresFeedView(pool, schema)
-    await pg.create()
-    yield pg
-    await pool.close()
+    async with open_view(request, InMemoryFeedView, PostgresFeedView) as opened:
+        yield opened
 
 
 class World:

@@ -15,36 +15,19 @@ from projections.generation_status import (
     InMemoryGenerationStatusView,
     PostgresGenerationStatusView,
 )
+from tests.views import STORES, Log, open_view
 
 MEMBER = Actor("m", Role.MEMBER)
 WORKER = Actor("w", Role.WORKER)
 
 
-@pytest.fixture(params=[pytest.param("memory", marks=pytest.mark.unit),
-                        pytest.param("postgres", marks=pytest.mark.integration)])
+@pytest.fixture(params=STORES)
 async def view(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    if request.param == "memory":
-        yield InMemoryGenerationStatusView()
-        return
-    dsn, schema = request.getfixturevalue("pg_schema")
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-    pg = PostgresGenerationStatusView(pool, schema)
-    await pg.create()
-    yield pg
-    await pool.close()
+    async with open_view(request, InMemoryGenerationStatusView,
+                         PostgresGenerationStatusView) as opened:
+        yield opened
 
 
-class Log:
-    def __init__(self) -> None:
-        self.position = 0
-
-    def batch(self, *aggregates: Any) -> list[tuple[int, Any]]:
-        out = []
-        for aggregate in aggregates:
-            for event in aggregate.collect_events():
-                self.position += 1
-                out.append((self.position, event))
-        return out
 
 
 def published(requester: Any) -> Generation:

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-import asyncpg
 import pytest
 
 from domain.actors import Actor, Role
 from domain.report import Report
 from domain.review_case import ReviewCase
 from projections.review_queue import InMemoryReviewQueueView, PostgresReviewQueueView
+from tests.views import STORES, Log, open_view
 
 WORKER = Actor("w", Role.WORKER)
 ALICE = Actor("reviewer-alice", Role.REVIEWER)
@@ -21,31 +21,12 @@ BOB = Actor("reviewer-bob", Role.REVIEWER)
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=[pytest.param("memory", marks=pytest.mark.unit),
-                        pytest.param("postgres", marks=pytest.mark.integration)])
+@pytest.fixture(params=STORES)
 async def view(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    if request.param == "memory":
-        yield InMemoryReviewQueueView()
-        return
-    dsn, schema = request.getfixturevalue("pg_schema")
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-    pg = PostgresReviewQueueView(pool, schema)
-    await pg.create()
-    yield pg
-    await pool.close()
+    async with open_view(request, InMemoryReviewQueueView, PostgresReviewQueueView) as opened:
+        yield opened
 
 
-class Log:
-    def __init__(self) -> None:
-        self.position = 0
-
-    def batch(self, *aggregates: Any) -> list[tuple[int, Any]]:
-        out = []
-        for aggregate in aggregates:
-            for event in aggregate.collect_events():
-                self.position += 1
-                out.append((self.position, event))
-        return out
 
 
 def case(priority: str = "normal", owner: Any = None, reason: str = "SAFETY") -> ReviewCase:

@@ -6,42 +6,23 @@ from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID, uuid4
 
-import asyncpg
 import pytest
 
 from domain.actors import Actor, Role
 from domain.generation import Generation
 from projections.base import InvalidCursorError
 from projections.work_usage import InMemoryWorkUsageView, PostgresWorkUsageView
+from tests.views import STORES, Log, open_view
 
 MEMBER = Actor("m", Role.MEMBER)
 
 
-@pytest.fixture(params=[pytest.param("memory", marks=pytest.mark.unit),
-                        pytest.param("postgres", marks=pytest.mark.integration)])
+@pytest.fixture(params=STORES)
 async def view(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    if request.param == "memory":
-        yield InMemoryWorkUsageView()
-        return
-    dsn, schema = request.getfixturevalue("pg_schema")
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-    pg = PostgresWorkUsageView(pool, schema)
-    await pg.create()
-    yield pg
-    await pool.close()
+    async with open_view(request, InMemoryWorkUsageView, PostgresWorkUsageView) as opened:
+        yield opened
 
 
-class Log:
-    def __init__(self) -> None:
-        self.position = 0
-
-    def batch(self, *aggregates: Any) -> list[tuple[int, Any]]:
-        out = []
-        for aggregate in aggregates:
-            for event in aggregate.collect_events():
-                self.position += 1
-                out.append((self.position, event))
-        return out
 
 
 def generation(outcome: str, *work_ids: UUID, remix_of: UUID | None = None) -> Generation:

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID, uuid4
 
-import asyncpg
 import pytest
 
 from domain.actors import SYSTEM, Actor, Role
@@ -15,21 +14,13 @@ from domain.rights_holder import RightsHolder
 from domain.work import Work
 from projections.base import InvalidCursorError
 from projections.works import InMemoryWorksView, PostgresWorksView
-from tests.integration.test_work_usage_view import Log
+from tests.views import STORES, Log, open_view
 
 
-@pytest.fixture(params=[pytest.param("memory", marks=pytest.mark.unit),
-                        pytest.param("postgres", marks=pytest.mark.integration)])
+@pytest.fixture(params=STORES)
 async def view(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    if request.param == "memory":
-        yield InMemoryWorksView()
-        return
-    dsn, schema = request.getfixturevalue("pg_schema")
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
-    pg = PostgresWorksView(pool, schema)
-    await pg.create()
-    yield pg
-    await pool.close()
+    async with open_view(request, InMemoryWorksView, PostgresWorksView) as opened:
+        yield opened
 
 
 def holder(name: str) -> tuple[RightsHolder, Actor]:
