@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
+from uuid import UUID
 
-from litestar import Request
+from litestar import Controller, Request
 from litestar.concurrency import sync_to_thread
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import HeaderParameter
 
 from adapters.bootstrap import Container
 from adapters.read_side import ReadSide, Views
 from domain.actors import Actor, Role
-from domain.errors import AuthenticationError, PermissionDeniedError
+from domain.errors import AuthenticationError, PermissionDeniedError, ValidationError
 from domain.services import Consentry
 
 T = TypeVar("T")
@@ -27,6 +28,14 @@ IdempotencyKey = Annotated[str | None, HeaderParameter(
 
 ActorDep = NamedDependency[Actor]
 Req = Request[Any, Any, Any]
+
+
+def parse_uuid(text: str, field: str) -> UUID:
+    """Ids that arrive inside a JSON body (path ids are typed by the route)."""
+    try:
+        return UUID(text)
+    except ValueError:
+        raise ValidationError(f"{field} must be a UUID") from None
 
 
 def container(request: Request[Any, Any, Any]) -> Container:
@@ -76,3 +85,10 @@ async def command(request: Request[Any, Any, Any], fn: Callable[..., T], *args: 
     if runner is not None and position:
         await runner.wait_for(position)
     return result
+
+
+class AuthenticatedController(Controller):
+    """Base of every controller whose routes need a bearer key (the `actor` dependency)."""
+
+    dependencies = {"actor": Provide(current_actor)}
+    security = [{"bearer": []}]

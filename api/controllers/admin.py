@@ -6,18 +6,17 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, delete, get, post
-from litestar.di import Provide
+from litestar import delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.controllers.identity import CursorQuery, Limit
 from api.deps import (
     ActorDep,
+    AuthenticatedController,
     IdempotencyKey,
     Req,
     command,
     container,
-    current_actor,
     require,
     views,
 )
@@ -30,11 +29,9 @@ ActorQuery = Annotated[str, QueryParameter(
     description="An actor id: a member, rights holder or staff id, `system`, or a worker.")]
 
 
-class AdminController(Controller):
+class AdminController(AuthenticatedController):
     path = "/admin"
     tags = ["admin"]
-    dependencies = {"actor": Provide(current_actor)}
-    security = [{"bearer": []}]
 
     @post("/staff", operation_id="enrolStaff", status_code=201)
     async def enrol(self, request: Req, actor: ActorDep, data: JSONBody[StaffIn],

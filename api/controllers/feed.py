@@ -6,18 +6,17 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, delete, get, post, put
-from litestar.di import Provide
+from litestar import delete, get, post, put
 from litestar.params import FromPath, JSONBody
 
 from api.controllers.identity import CursorQuery, Limit
 from api.deps import (
     ActorDep,
+    AuthenticatedController,
     IdempotencyKey,
     Req,
     command,
     container,
-    current_actor,
     require,
     views,
 )
@@ -34,11 +33,9 @@ def _member_ids(texts: list[str]) -> tuple[UUID, ...]:
         raise ValidationError("less_of holds member ids (UUIDs)") from None
 
 
-class FeedController(Controller):
+class FeedController(AuthenticatedController):
     path = "/feed"
     tags = ["feed"]
-    dependencies = {"actor": Provide(current_actor)}
-    security = [{"bearer": []}]
 
     @get("/", operation_id="getFeed")
     async def feed(self, request: Req, actor: ActorDep, cursor: CursorQuery = None,
@@ -82,11 +79,9 @@ class FeedController(Controller):
         return PreferencesOut(personalised=found["personalised"], less_of=found["less_of"])
 
 
-class LikeController(Controller):
+class LikeController(AuthenticatedController):
     path = "/generations"
     tags = ["feed"]
-    dependencies = {"actor": Provide(current_actor)}
-    security = [{"bearer": []}]
 
     @post("/{generation_id:uuid}/like", operation_id="likeGeneration", status_code=200)
     async def like(self, request: Req, actor: ActorDep, generation_id: FromPath[UUID],

@@ -6,19 +6,19 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, post
-from litestar.di import Provide
+from litestar import Response, delete, get, post
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from api.controllers.identity import CursorQuery, Limit
 from api.deps import (
     ActorDep,
+    AuthenticatedController,
     IdempotencyKey,
     Req,
     command,
     container,
-    current_actor,
+    parse_uuid,
     require,
     views,
 )
@@ -26,16 +26,9 @@ from api.errors import problem
 from api.schemas.common import Ack, Problem
 from api.schemas.generations import GenerationIn, GenerationOut, GenerationPage, RequestedOut
 from domain.actors import Role
-from domain.errors import NotFoundError, ValidationError
+from domain.errors import NotFoundError
 from domain.gate.decision import redact
 from projections.generation_status import GenerationRow
-
-
-def _uuid(text: str, field: str) -> UUID:
-    try:
-        return UUID(text)
-    except ValueError:
-        raise ValidationError(f"{field} must be a UUID") from None
 
 
 def can_see(actor: ActorDep, row: GenerationRow) -> bool:
@@ -51,11 +44,9 @@ def can_see(actor: ActorDep, row: GenerationRow) -> bool:
     return row.state == "published" and not row.restricted
 
 
-class GenerationController(Controller):
+class GenerationController(AuthenticatedController):
     path = "/generations"
     tags = ["generations"]
-    dependencies = {"actor": Provide(current_actor)}
-    security = [{"bearer": []}]
 
     @post("/", operation_id="requestGeneration", status_code=201, responses={
         202: ResponseSpec(RequestedOut, description="held for a person's review"),
@@ -70,8 +61,8 @@ class GenerationController(Controller):
         require(actor, Role.MEMBER)
         request.app.state["rate_limits"].check("generation", actor)
         app = container(request).app
-        owners = tuple(_uuid(o, "cameo_owner_ids") for o in data.cameo_owner_ids)
-        remix = _uuid(data.remix_of, "remix_of") if data.remix_of else None
+        owners = tuple(parse_uuid(o, "cameo_owner_ids") for o in data.cameo_owner_ids)
+        remix = parse_uuid(data.remix_of, "remix_of") if data.remix_of else None
         result = await command(request, app.request_generation, actor, data.prompt, owners,
                                data.seconds, data.params, remix, key=idempotency_key)
         if result["outcome"] == "deny":

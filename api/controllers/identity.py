@@ -6,17 +6,17 @@ import hashlib
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, delete, get, post
-from litestar.di import Provide
+from litestar import delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.deps import (
     ActorDep,
+    AuthenticatedController,
     IdempotencyKey,
     Req,
     command,
     container,
-    current_actor,
+    parse_uuid,
     require,
     views,
 )
@@ -43,18 +43,10 @@ CursorQuery = Annotated[str | None, QueryParameter(name="cursor", required=False
                                                    max_length=400)]
 
 
-def _member_id(text: str) -> UUID:
-    try:
-        return UUID(text)
-    except ValueError:
-        raise ValidationError("member_id must be a UUID") from None
 
-
-class CameoController(Controller):
+class CameoController(AuthenticatedController):
     path = "/cameo"
     tags = ["cameo"]
-    dependencies = {"actor": Provide(current_actor)}
-    security = [{"bearer": []}]
 
     @get("/", operation_id="getCameo", sync_to_thread=True)
     def get_cameo(self, request: Req, actor: ActorDep) -> CameoOut:
@@ -96,7 +88,7 @@ class CameoController(Controller):
                       idempotency_key: IdempotencyKey = None) -> Ack:
         app = container(request).app
         return Ack(await command(request, app.approve_person, actor,
-                                 _member_id(data.member_id), key=idempotency_key))
+                                 parse_uuid(data.member_id, "member_id"), key=idempotency_key))
 
     @delete("/approvals/{member_id:uuid}", operation_id="withdrawApproval", status_code=200)
     async def withdraw(self, request: Req, actor: ActorDep,
@@ -109,7 +101,7 @@ class CameoController(Controller):
                     idempotency_key: IdempotencyKey = None) -> Ack:
         app = container(request).app
         return Ack(await command(request, app.block_person, actor,
-                                 _member_id(data.member_id), key=idempotency_key))
+                                 parse_uuid(data.member_id, "member_id"), key=idempotency_key))
 
     @delete("/blocks/{member_id:uuid}", operation_id="unblockPerson", status_code=200)
     async def unblock(self, request: Req, actor: ActorDep,
@@ -145,11 +137,9 @@ class CameoController(Controller):
         return Ack(await command(request, app.delete_generation, actor, generation_id))
 
 
-class IdentityController(Controller):
+class IdentityController(AuthenticatedController):
     path = "/identity"
     tags = ["identity"]
-    dependencies = {"actor": Provide(current_actor)}
-    security = [{"bearer": []}]
 
     @get("/", operation_id="getIdentity", sync_to_thread=True)
     def get_identity(self, request: Req, actor: ActorDep) -> IdentityOut:

@@ -5,10 +5,17 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, delete, get, post
-from litestar.di import Provide
 from litestar.params import FromPath, JSONBody
 
-from api.deps import ActorDep, IdempotencyKey, Req, command, container, current_actor, require
+from api.deps import (
+    ActorDep,
+    AuthenticatedController,
+    IdempotencyKey,
+    Req,
+    command,
+    container,
+    require,
+)
 from api.schemas.common import Ack
 from api.schemas.members import (
     InvitesIn,
@@ -39,11 +46,9 @@ class RegistrationController(Controller):
                              secret_redacted=result.get("secret_redacted", False))
 
 
-class MemberController(Controller):
+class MemberController(AuthenticatedController):
     path = "/members"
     tags = ["members"]
-    dependencies = {"actor": Provide(current_actor)}
-    security = [{"bearer": []}]
 
     @get("/me", operation_id="getMe", sync_to_thread=True)
     def me(self, request: Req, actor: ActorDep) -> MemberOut:

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, post
-from litestar.di import Provide
+from litestar import post
 from litestar.params import FromPath, JSONBody
 
 from api.controllers.generations import can_see
 from api.deps import (
     ActorDep,
+    AuthenticatedController,
     IdempotencyKey,
     Req,
     command,
     container,
-    current_actor,
     require,
     views,
 )
@@ -25,11 +24,9 @@ from domain.actors import Role
 from domain.errors import NotFoundError
 
 
-class ReportController(Controller):
+class ReportController(AuthenticatedController):
     path = "/generations"
     tags = ["reports"]
-    dependencies = {"actor": Provide(current_actor)}
-    security = [{"bearer": []}]
 
     @post("/{generation_id:uuid}/reports", operation_id="reportGeneration", status_code=201)
     async def report(self, request: Req, actor: ActorDep, generation_id: FromPath[UUID],

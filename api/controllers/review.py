@@ -6,19 +6,18 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, get, post
+from litestar import get, post
 from litestar.concurrency import sync_to_thread
-from litestar.di import Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.controllers.identity import CursorQuery, Limit
 from api.deps import (
     ActorDep,
+    AuthenticatedController,
     IdempotencyKey,
     Req,
     command,
     container,
-    current_actor,
     require,
     views,
 )
@@ -79,11 +78,9 @@ async def case_out(request: Req, case_id: UUID) -> CaseOut:
     return CaseOut.of(row)
 
 
-class ReviewController(Controller):
+class ReviewController(AuthenticatedController):
     path = "/review/cases"
     tags = ["review"]
-    dependencies = {"actor": Provide(current_actor)}
-    security = [{"bearer": []}]
 
     @get("/", operation_id="listReviewCases")
     async def list_cases(self, request: Req, actor: ActorDep, states: States = None,
@@ -195,11 +192,9 @@ class ReviewController(Controller):
         return AuthorCaseOut.of(row)
 
 
-class MyCasesController(Controller):
+class MyCasesController(AuthenticatedController):
     path = "/members/me/cases"
     tags = ["review"]
-    dependencies = {"actor": Provide(current_actor)}
-    security = [{"bearer": []}]
 
     @get("/", operation_id="listMyCases")
     async def mine(self, request: Req, actor: ActorDep, cursor: CursorQuery = None,

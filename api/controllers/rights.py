@@ -6,19 +6,19 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, delete, get, post
+from litestar import delete, get, post
 from litestar.concurrency import sync_to_thread
-from litestar.di import Provide
 from litestar.params import FromPath, JSONBody
 
 from api.controllers.identity import CursorQuery, Limit
 from api.deps import (
     ActorDep,
+    AuthenticatedController,
     IdempotencyKey,
     Req,
     command,
     container,
-    current_actor,
+    parse_uuid,
     require,
     views,
 )
@@ -94,12 +94,6 @@ def check_reference_body(media_type: str, body: bytes) -> None:
         raise UnsupportedMediaTypeError(f"the body is not {media_type} content")
 
 
-def _uuid(text: str, field: str) -> UUID:
-    try:
-        return UUID(text)
-    except ValueError:
-        raise ValidationError(f"{field} must be a UUID") from None
-
 
 def _reason(data: ReasonIn | None) -> str:
     return data.reason if data else ""
@@ -107,7 +101,7 @@ def _reason(data: ReasonIn | None) -> str:
 
 def _terms(data: GrantIn) -> GrantTerms:
     return GrantTerms(audience=data.audience,
-                      members=tuple(_uuid(m, "members") for m in dict.fromkeys(data.members)),
+                      members=tuple(parse_uuid(m, "members") for m in dict.fromkeys(data.members)),
                       tiers=tuple(dict.fromkeys(data.tiers)),
                       uses=tuple(dict.fromkeys(data.uses)),
                       forbidden_categories=tuple(dict.fromkeys(data.forbidden_categories)),
@@ -115,11 +109,9 @@ def _terms(data: GrantIn) -> GrantTerms:
                       valid_from=data.valid_from, valid_until=data.valid_until)
 
 
-class RightsHolderController(Controller):
+class RightsHolderController(AuthenticatedController):
     path = "/rights-holders"
     tags = ["rights holders"]
-    dependencies = {"actor": Provide(current_actor)}
-    security = [{"bearer": []}]
 
     @post("/", operation_id="onboardRightsHolder", status_code=201)
     async def onboard(self, request: Req, actor: ActorDep, data: JSONBody[OnboardIn],
@@ -174,11 +166,9 @@ class RightsHolderController(Controller):
         return Ack(status="revoked")
 
 
-class WorkController(Controller):
+class WorkController(AuthenticatedController):
     path = "/works"
     tags = ["works"]
-    dependencies = {"actor": Provide(current_actor)}
-    security = [{"bearer": []}]
 
     @post("/", operation_id="registerWork", status_code=201)
     async def register(self, request: Req, actor: ActorDep, data: JSONBody[WorkIn],
@@ -189,7 +179,7 @@ class WorkController(Controller):
         naming it are denied."""
         require(actor, Role.RIGHTS_HOLDER)
         app = container(request).app
-        likeness = _uuid(data.likeness_member_id, "likeness_member_id") \
+        likeness = parse_uuid(data.likeness_member_id, "likeness_member_id") \
             if data.likeness_member_id else None
         work_id = await command(request, app.register_work, actor, data.title, data.kind,
                                 tuple(data.aliases), data.description, likeness,
@@ -278,11 +268,9 @@ class WorkController(Controller):
                                 if u.generation_id in rows], next_cursor=next_cursor)
 
 
-class GrantController(Controller):
+class GrantController(AuthenticatedController):
     path = "/grants"
     tags = ["grants"]
-    dependencies = {"actor": Provide(current_actor)}
-    security = [{"bearer": []}]
 
     @get("/{grant_id:uuid}", operation_id="getGrant", sync_to_thread=True)
     def get_grant(self, request: Req, actor: ActorDep, grant_id: FromPath[UUID]) -> GrantOut:
