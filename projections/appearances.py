@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from domain.generation import Generation
-from projections.base import InMemoryView, PostgresView, decode_cursor, encode_cursor
+from projections.base import InMemoryView, RowwisePostgresView, decode_cursor, encode_cursor
 
 
 class InMemoryAppearancesView(InMemoryView):
@@ -39,7 +39,7 @@ class InMemoryAppearancesView(InMemoryView):
         return list(reversed(ids[start:end])), (encode_cursor(start) if start else None)
 
 
-class PostgresAppearancesView(PostgresView):
+class PostgresAppearancesView(RowwisePostgresView):
     name = "appearances"
     ddl = (
         "CREATE TABLE IF NOT EXISTS {s}.appearances (owner_id UUID NOT NULL,"

@@ -11,6 +11,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
 from domain.idempotency import IdempotencyRecord
 from projections.base import Batch, InMemoryView, PostgresView, decode_cursor, encode_cursor
 
@@ -138,26 +140,15 @@ class PostgresAuditView(PostgresView):
         "CREATE INDEX IF NOT EXISTS audit_log_actor ON {s}.audit_log (actor_id, position DESC)",
     )
 
-    async def apply(self, batch: Batch) -> None:
-        async with self.pool.acquire() as conn, conn.transaction():
-            current = await conn.fetchval(self.q(
-                "SELECT position FROM {s}.projection_positions WHERE name = $1 FOR UPDATE"),
-                self.name) or 0
-            fresh = [(p, e) for p, e in batch if p > current]
-            if not fresh:
-                return
-            entries = [found for p, e in fresh if (found := entry(p, e)) is not None]
-            if entries:
-                await conn.executemany(self.q(
-                    "INSERT INTO {s}.audit_log VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-                    " ON CONFLICT (position) DO NOTHING"),
-                    [(e.position, e.aggregate_id, e.aggregate_type, e.version, e.event,
-                      e.actor_id, e.actor_role, e.at, json.dumps(e.summary))
-                     for e in entries])
-            await conn.execute(self.q(
-                "INSERT INTO {s}.projection_positions (name, position) VALUES ($1, $2) "
-                "ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position"),
-                self.name, fresh[-1][0])
+    async def handle_batch(self, conn: asyncpg.Connection, batch: Batch) -> None:
+        entries = [found for p, e in batch if (found := entry(p, e)) is not None]
+        if entries:
+            await conn.executemany(self.q(
+                "INSERT INTO {s}.audit_log VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                " ON CONFLICT (position) DO NOTHING"),
+                [(e.position, e.aggregate_id, e.aggregate_type, e.version, e.event,
+                  e.actor_id, e.actor_role, e.at, json.dumps(e.summary))
+                 for e in entries])
 
     async def history(self, aggregate_id: UUID, cursor: str | None = None, limit: int = 50
                       ) -> tuple[list[AuditEntry], str | None]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -28,7 +29,7 @@ class View(Protocol):
     async def apply(self, batch: Batch) -> None: ...
 
 
-class InMemoryView:
+class InMemoryView(ABC):
     """Base of the in-memory views (the embedded default, rebuilt from the log at start).
     Subclasses implement `handle(position, event)`; everything runs on the event loop, so
     a batch is applied without interleaving."""
@@ -47,11 +48,12 @@ class InMemoryView:
                 self.handle(position, event)
                 self._position = position
 
+    @abstractmethod
     def handle(self, position: int, event: Any) -> None:
-        raise NotImplementedError
+        """Applies one event (already known to be new) to the view."""
 
 
-class PostgresView:
+class PostgresView(ABC):
     """Base of the asyncpg views: tables in a schema, and a row in `projection_positions`
     updated in the same transaction as the changes a batch makes.
 
@@ -120,13 +122,22 @@ class PostgresView:
                 " SET position = EXCLUDED.position, version = EXCLUDED.version"),
                 self.name, fresh[-1][0], self.version)
 
+    @abstractmethod
     async def handle_batch(self, conn: asyncpg.Connection, batch: Batch) -> None:
-        """Views that can write a whole batch in a few statements override this."""
+        """Writes the changes of a batch of new events, inside the position's transaction."""
+
+
+class RowwisePostgresView(PostgresView):
+    """A PostgreSQL view that applies its events one at a time (views that can write a whole
+    batch in a few statements implement `handle_batch` instead)."""
+
+    async def handle_batch(self, conn: asyncpg.Connection, batch: Batch) -> None:
         for position, event in batch:
             await self.handle(conn, position, event)
 
+    @abstractmethod
     async def handle(self, conn: asyncpg.Connection, position: int, event: Any) -> None:
-        raise NotImplementedError
+        """Applies one new event."""
 
 
 def _quote(identifier: str) -> str:

@@ -13,7 +13,7 @@ import asyncpg
 from domain.feed_preferences import FeedPreferences
 from domain.generation import Generation
 from domain.member import Member
-from projections.base import PostgresView
+from projections.base import RowwisePostgresView
 from projections.feed_ranking import (
     BOOSTS,
     LESS_OF_PENALTY,
@@ -84,7 +84,7 @@ _BOOST_ARGS = (BOOSTS["mutual_creator"], BOOSTS["followed_creator"], BOOSTS["fea
                BOOSTS["features_mutual"], BOOSTS["features_followed"], LESS_OF_PENALTY)
 
 
-class PostgresFeedView(PostgresView):
+class PostgresFeedView(RowwisePostgresView):
     """Videos with their base score in one table, partial indexes over those in the feed
     (by base score, by recency, by creator, and GIN over the people featured), the follow
     graph, handles and preferences. Views are counted in the same table, in a row-locked

@@ -14,7 +14,7 @@ import asyncpg
 
 from domain.report import Report
 from domain.review_case import PRIORITIES, ReviewCase
-from projections.base import InMemoryView, PostgresView, decode_cursor, encode_cursor
+from projections.base import InMemoryView, RowwisePostgresView, decode_cursor, encode_cursor
 
 WORK_STATES = ("open", "appealed")  # the states a reviewer can act on
 LOWEST = max(PRIORITIES.values())
@@ -215,7 +215,7 @@ _UPSERT = (
     f"{', '.join(f'{c} = EXCLUDED.{c}' for c in _COLUMNS if c not in ('created_at', 'seq'))}")
 
 
-class PostgresReviewQueueView(PostgresView):
+class PostgresReviewQueueView(RowwisePostgresView):
     """`review_cases` keyed by case id, indexed on (state, priority, seq) for the queue and
     on (subject_owner_id, seq) for authors; `review_reports` keyed by report id."""
 

@@ -17,7 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from domain.generation import Generation
-from projections.base import InMemoryView, PostgresView, encode_cursor
+from projections.base import InMemoryView, RowwisePostgresView, encode_cursor
 from projections.works import cursor_number
 
 
@@ -77,7 +77,7 @@ class InMemoryWorkUsageView(InMemoryView):
         return list(reversed(rows[start:end])), (encode_cursor(start) if start else None)
 
 
-class PostgresWorkUsageView(PostgresView):
+class PostgresWorkUsageView(RowwisePostgresView):
     """`work_usage` keyed by (work, generation), indexed newest first per work and by
     generation for remixes; `work_usage_remixes` holds a remix's source until it is
     decided."""

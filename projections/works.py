@@ -16,7 +16,7 @@ from domain.work import Work
 from projections.base import (
     InMemoryView,
     InvalidCursorError,
-    PostgresView,
+    RowwisePostgresView,
     decode_cursor,
     encode_cursor,
 )
@@ -178,7 +178,7 @@ def _sql_update(table: str) -> str:
             f"{', '.join(f'{c} = ${i + 2}' for i, c in enumerate(columns))} WHERE id = $1")
 
 
-class PostgresWorksView(PostgresView):
+class PostgresWorksView(RowwisePostgresView):
     """Two tables; `(rights_holder_id, seq)` indexes a holder's works newest first. A row
     is read FOR UPDATE and merged with the same functions as the in-memory view."""
 
