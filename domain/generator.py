@@ -1,0 +1,56 @@
+"""The generator port: turns an allowed generation request into a short H.264 clip. The
+composite generator (embedded default), a diffusers text-to-video adapter (production, GPU)
+and test generators implement it in `inference/`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class GeneratorNotConfiguredError(RuntimeError):
+    """The generator's weights are missing where the configuration says they are; raised at
+    start-up, never answered with a download or random weights."""
+
+
+@dataclass(frozen=True)
+class CameoReference:
+    """A cameo owner's reference face for one job: an encoded image (PNG) decrypted in
+    memory for this job only, never written to disk in the clear."""
+
+    owner_id: str
+    handle: str
+    face_png: bytes
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    generation_id: str
+    prompt: str
+    seconds: float
+    width: int
+    height: int
+    fps: int
+    cameos: tuple[CameoReference, ...] = ()
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RenderedClip:
+    """An MP4 (H.264, yuv420p) in memory with what the generator knows of it."""
+
+    mp4: bytes
+    frames: int
+    seconds: float
+    width: int
+    height: int
+    generator: str
+
+
+class Generator(Protocol):
+    @property
+    def name(self) -> str:
+        """Names the generator honestly in events and evidence (e.g. `composite-v1`)."""
+        ...
+
+    def render(self, request: RenderRequest) -> RenderedClip: ...
