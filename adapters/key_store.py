@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 import threading
 from pathlib import Path
 
@@ -33,6 +34,16 @@ class SqliteKeyStore:
         self._db.execute("PRAGMA synchronous = FULL")
         self._db.execute("CREATE TABLE IF NOT EXISTS identity_keys ("
                          " identity_id TEXT PRIMARY KEY, key BLOB NOT NULL)")
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    @classmethod
+    def temporary(cls) -> SqliteKeyStore:
+        """A store in a fresh temporary directory, removed on `close` (for `store=memory`,
+        whose events do not outlive the process either)."""
+        tmp = tempfile.TemporaryDirectory(prefix="consentry-keys-")
+        store = cls(Path(tmp.name) / "keys.sqlite3")
+        store._tmp = tmp
+        return store
 
     def create(self, identity_id: str) -> bytes:
         with self._lock:
@@ -55,6 +66,8 @@ class SqliteKeyStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
 
 
 class PostgresKeyStore:

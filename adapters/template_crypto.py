@@ -1,5 +1,6 @@
-"""Face templates sealed with AES-256-GCM under their identity's own data key, so that what
-enters an event is ciphertext, and destroying the key (erasure) shreds every copy of it."""
+"""Face templates (and the reference face image kept for cameos) sealed with AES-256-GCM
+under their identity's own data key, so that what enters an event or a blob is ciphertext,
+and destroying the key (erasure) shreds every copy of it."""
 
 from __future__ import annotations
 
@@ -33,31 +34,45 @@ class TemplateVault:
         self._keys = keys
 
     def seal(self, identity_id: str, template: FaceTemplate) -> bytes:
-        key = self._keys.create(identity_id)
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = AESGCM(key).encrypt(nonce, template.to_bytes(), _associated(identity_id))
-        return _VERSION + nonce + sealed
+        return self._seal(identity_id, template.to_bytes(), _TEMPLATE)
 
     def open(self, identity_id: str, ciphertext: bytes) -> FaceTemplate | None:
         """The template, or None when the identity's key was destroyed."""
+        plain = self._open(identity_id, ciphertext, _TEMPLATE)
+        return FaceTemplate.from_bytes(plain) if plain is not None else None
+
+    def seal_reference_face(self, identity_id: str, image: bytes) -> bytes:
+        """The encoded face image (PNG) under the same key as the template, with other
+        associated data, so neither ciphertext can pass for the other."""
+        return self._seal(identity_id, image, _REFERENCE_FACE)
+
+    def open_reference_face(self, identity_id: str, ciphertext: bytes) -> bytes | None:
+        return self._open(identity_id, ciphertext, _REFERENCE_FACE)
+
+    def _seal(self, identity_id: str, plain: bytes, purpose: bytes) -> bytes:
+        key = self._keys.create(identity_id)
+        nonce = os.urandom(_NONCE_BYTES)
+        return _VERSION + nonce + AESGCM(key).encrypt(nonce, plain,
+                                                      purpose + identity_id.encode())
+
+    def _open(self, identity_id: str, ciphertext: bytes, purpose: bytes) -> bytes | None:
         key = self._keys.get(identity_id)
         if key is None:
             return None
         if len(ciphertext) < 1 + _NONCE_BYTES + 16 or ciphertext[:1] != _VERSION:
-            raise TemplateIntegrityError("not a sealed face template")
+            raise TemplateIntegrityError("not sealed by this vault")
         nonce, sealed = ciphertext[1:1 + _NONCE_BYTES], ciphertext[1 + _NONCE_BYTES:]
         try:
-            plain = AESGCM(key).decrypt(nonce, sealed, _associated(identity_id))
+            return AESGCM(key).decrypt(nonce, sealed, purpose + identity_id.encode())
         except InvalidTag as exc:
-            raise TemplateIntegrityError("sealed template failed authentication") from exc
-        return FaceTemplate.from_bytes(plain)
+            raise TemplateIntegrityError("sealed data failed authentication") from exc
 
     def erase(self, identity_id: str) -> None:
         self._keys.destroy(identity_id)
 
 
-def _associated(identity_id: str) -> bytes:
-    return b"consentry/face-template/v1\x00" + identity_id.encode()
+_TEMPLATE = b"consentry/face-template/v1\x00"
+_REFERENCE_FACE = b"consentry/reference-face/v1\x00"
 
 
 def enrolled_templates(events: Iterable[Any], vault: TemplateVault,

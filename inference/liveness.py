@@ -12,6 +12,7 @@ from statistics import median
 
 import av
 import av.error
+import cv2
 import numpy as np
 
 from domain.faces import (
@@ -24,6 +25,7 @@ from domain.faces import (
     SpokenDigitsResult,
     SpokenDigitsStatus,
 )
+from domain.verification import VerificationOutcome
 from inference.face_scan import sample_frames
 
 # Reason codes: stable vocabulary recorded in Identity.VerificationFailed.
@@ -60,28 +62,13 @@ class LivenessSettings:
     turn_yaw: float = 0.18
     turn_pitch: float = 0.12
     best_frames: int = 5
+    reference_scale: float = 2.0  # the reference face crop spans this many face boxes
+    reference_max_px: int = 512
     run_frames: int = 3
     mirrored: bool = False
     speech_dbfs: float = -35.0
     min_speech_seconds: float = 0.8
     min_level_spread_db: float = 10.0
-
-
-@dataclass(frozen=True)
-class VerificationOutcome:
-    """`template` is the mean embedding of the best frames (None when no usable face);
-    `quality` and `liveness` are in [0, 1]; `unchecked` names checks that no configured
-    component could run; `duplicates` are other enrolled identities the face matches."""
-
-    passed: bool
-    reasons: tuple[str, ...]
-    template: FaceTemplate | None
-    quality: float
-    liveness: float
-    turns_seen: tuple[str, ...]
-    speech_seconds: float
-    unchecked: tuple[str, ...] = ()
-    duplicates: tuple[IndexMatch, ...] = ()
 
 
 class NotConfiguredSpokenDigitsChecker:
@@ -101,6 +88,7 @@ class _Sample:
     face: DetectedFace | None
     crowded: bool
     template: FaceTemplate | None = None
+    crop: np.ndarray | None = None  # the face and its surroundings, for embedded frames
 
 
 class VerificationVideoChecker:
@@ -139,7 +127,7 @@ class VerificationVideoChecker:
             reasons.append(FACE_TOO_SMALL)
         if faces and median(s.face.sharpness for s in faces if s.face) < settings.min_sharpness:
             reasons.append(FACE_BLURRED)
-        template = self._template(usable)
+        template, best = self._template(usable)
         if not self._one_person([s.template for s in faces if s.template is not None]):
             reasons.append(DIFFERENT_PEOPLE)
         turns = self._turns(faces, directions)
@@ -169,7 +157,9 @@ class VerificationVideoChecker:
             passed=not reasons, reasons=tuple(dict.fromkeys(reasons)), template=template,
             quality=self._quality(usable), liveness=sum(checks) / len(checks),
             turns_seen=tuple(turns), speech_seconds=speech or 0.0,
-            unchecked=tuple(unchecked), duplicates=duplicates)
+            unchecked=tuple(unchecked), duplicates=duplicates,
+            reference_face=_png(best.crop) if best is not None and best.crop is not None
+            else None)
 
     # -- faces -------------------------------------------------------------------------
     def _faces(self, media: bytes) -> list[_Sample]:
@@ -185,6 +175,7 @@ class VerificationVideoChecker:
             sample = _Sample(seconds, main, crowded)
             if main is not None and i % self.settings.embed_every == 0:
                 sample.template = self.analyzer.embed(image, [main])[0]
+                sample.crop = self._crop(image, main)
             samples.append(sample)
         return samples
 
@@ -199,17 +190,38 @@ class VerificationVideoChecker:
         limit = self.analyzer.thresholds.match
         return all(a.distance(b) <= limit for i, a in enumerate(runs) for b in runs[i + 1:])
 
-    def _template(self, usable: list[_Sample]) -> FaceTemplate | None:
-        """Mean embedding of the best frames: sharpest and most frontal first."""
+    def _crop(self, image: np.ndarray, face: DetectedFace) -> np.ndarray | None:
+        """A square around the face, `reference_scale` boxes wide, clipped to the frame
+        and scaled down to `reference_max_px`."""
+        frame = np.asarray(image)
+        box = face.box
+        half = self.settings.reference_scale * max(box.width, box.height) / 2
+        cx, cy = (box.left + box.right) / 2, (box.top + box.bottom) / 2
+        top, bottom = max(0, round(cy - half)), min(frame.shape[0], round(cy + half))
+        left, right = max(0, round(cx - half)), min(frame.shape[1], round(cx + half))
+        if bottom - top < 2 or right - left < 2:
+            return None
+        crop = frame[top:bottom, left:right]
+        largest = max(crop.shape[:2])
+        if largest > self.settings.reference_max_px:
+            factor = self.settings.reference_max_px / largest
+            crop = cv2.resize(crop, (max(1, round(crop.shape[1] * factor)),
+                                     max(1, round(crop.shape[0] * factor))),
+                              interpolation=cv2.INTER_AREA)
+        return np.ascontiguousarray(crop)
+
+    def _template(self, usable: list[_Sample]) -> tuple[FaceTemplate | None, _Sample | None]:
+        """Mean embedding of the best frames (sharpest and most frontal first), and the
+        best of them, whose face becomes the reference image."""
         embedded = [s for s in usable if s.template is not None and s.face is not None]
         if not embedded:
-            return None
+            return None, None
         def goodness(sample: _Sample) -> float:
             assert sample.face is not None
             frontal = 1.0 / (1.0 + 5.0 * abs(sample.face.landmarks.yaw))
             return frontal * min(sample.face.sharpness, 1000.0) * min(sample.face.size, 200.0)
         best = sorted(embedded, key=goodness, reverse=True)[: self.settings.best_frames]
-        return FaceTemplate.mean([s.template for s in best if s.template is not None])
+        return FaceTemplate.mean([s.template for s in best if s.template is not None]), best[0]
 
     def _turns(self, faces: list[_Sample], directions: Sequence[str]) -> list[str]:
         """The challenged directions seen, in the challenged order, each relative to the
@@ -244,6 +256,11 @@ class VerificationVideoChecker:
         sharp = median(s.face.sharpness for s in usable if s.face) / 300.0
         size = median(s.face.size for s in usable if s.face) / 160.0
         return round(min(1.0, sharp) * min(1.0, size), 3)
+
+
+def _png(image: np.ndarray) -> bytes | None:
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    return bytes(encoded) if ok else None
 
 
 def speech_seconds(media: bytes, speech_dbfs: float = -35.0,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated
 from uuid import UUID
 
@@ -33,9 +32,10 @@ from api.schemas.consent import (
 from api.schemas.generations import GenerationOut, GenerationPage
 from domain.actors import Role
 from domain.cameo import Cameo
-from domain.errors import ValidationError
 from domain.identity import Identity
 from domain.ids import cameo_id, identity_id
+from domain.services.face_enrolment import erase_identity
+from domain.services.verification import submit_verification_video
 
 MAX_VERIFICATION_BYTES = 50 * 1024 * 1024
 Limit = Annotated[int, QueryParameter(name="limit", ge=1, le=200)]
@@ -166,19 +166,19 @@ class IdentityController(AuthenticatedController):
           status_code=202, request_max_body_size=MAX_VERIFICATION_BYTES)
     async def submit(self, request: Req, actor: ActorDep, nonce: FromPath[str],
                      idempotency_key: IdempotencyKey = None) -> IdentityOut:
-        """The challenge video (MP4 or WebM body). The checks run in the worker; the
-        verification's status says when they are done."""
+        """The challenge video (MP4 or WebM body), never seen before. The checks run in the
+        worker; the verification's status says when they are done. The video is deleted
+        once the verification is decided."""
         body = await request.body()
-        if not body:
-            raise ValidationError("send the video as the request body")
-        digest = hashlib.sha256(body).hexdigest()
-        app = container(request).app
-        status = await command(request, app.submit_verification, actor, nonce, digest,
-                               key=idempotency_key)
+        c = container(request)
+        status = await command(request, submit_verification_video, c.app, c.blobs, actor,
+                               nonce, body, key=idempotency_key)
         return IdentityOut(status=status, verified=False, model_id="", failure_reasons=[])
 
     @delete("/", operation_id="eraseIdentity", status_code=200)
     async def erase(self, request: Req, actor: ActorDep) -> Ack:
-        """Erases the caller's biometric identity (crypto-shredding of the face template)."""
-        app = container(request).app
-        return Ack(await command(request, app.erase_identity, actor, UUID(actor.id)))
+        """Erases the caller's biometric identity: the data key of the face template and
+        reference face is destroyed (crypto-shredding), and the face leaves every index."""
+        c = container(request)
+        return Ack(await command(request, erase_identity, c.app, c.face_index, actor,
+                                 UUID(actor.id)))

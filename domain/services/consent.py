@@ -4,18 +4,21 @@ changes their cameo; verification outcomes come from the worker."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from domain.actors import Actor, Role
+from domain.blobs import check_digest
 from domain.cameo import Cameo
-from domain.errors import ValidationError
-from domain.identity import Challenge, Identity
-from domain.ids import cameo_id, identity_id
+from domain.identity import Challenge, Identity, VerificationMediaClaim
+from domain.ids import cameo_id, identity_id, media_claim_id
 from domain.member import Member
+from domain.review_case import ReviewCase
 from domain.services.access import require_role
 from domain.services.members import MemberCommands
+from domain.verification import DUPLICATE_REASON, MediaAlreadyUsedError
 
 CHALLENGE_TTL = timedelta(minutes=10)
 DIRECTIONS = ("left", "right", "up", "down")
@@ -99,42 +102,75 @@ class ConsentCommands(MemberCommands):
 
     def submit_verification(self, actor: Actor, nonce: str, media_digest: str,
                             key: str | None = None) -> str:
+        """Records the upload of `media_digest` (the video is in the blob store already)
+        and claims the digest: a video seen before, from anyone, is refused."""
         require_role(actor, Role.MEMBER)
-        if len(media_digest) != 64:
-            raise ValidationError("media_digest must be a SHA-256 hex digest")
+        check_digest(media_digest)
 
         def body() -> tuple[str, list[Any]]:
             identity = self.get(Identity, identity_id(UUID(actor.id)), "verification")
             identity.submit(actor, nonce, media_digest, self.clock())
-            return identity.status, [identity]
+            if self.find(VerificationMediaClaim, media_claim_id(media_digest)) is not None:
+                raise MediaAlreadyUsedError("this video was submitted before; record a new "
+                                            "one for this challenge")
+            claim = VerificationMediaClaim.claim(actor, media_digest, identity.id)
+            return identity.status, [identity, claim]
 
         return self.run("submit_verification", actor, key,
                         {"n": nonce, "d": media_digest}, body)
 
     def complete_verification(self, actor: Actor, member_id: UUID, template_ciphertext: bytes,
                               model_id: str, quality: float, liveness: float,
-                              key: str | None = None) -> str:
+                              key: str | None = None, *, reference_face_digest: str = "",
+                              unchecked: Sequence[str] = (),
+                              duplicates: Sequence[tuple[UUID, float]] = ()) -> str:
+        """Records a passed verification. `duplicates` (other identity ids with their face
+        distance) hold it in the same transaction and open one review case with them as
+        evidence: returns "held" then, else "verified"."""
         require_role(actor, Role.WORKER, Role.ADMIN)
 
         def body() -> tuple[str, list[Any]]:
             identity = self.get(Identity, identity_id(member_id), "verification")
-            identity.verify(actor, template_ciphertext, model_id, quality, liveness)
-            return identity.status, [identity]
+            identity.verify(actor, template_ciphertext, model_id, quality, liveness,
+                            reference_face_digest, tuple(unchecked))
+            changed: list[Any] = [identity]
+            if duplicates:
+                case = self._open_duplicate_case(actor, identity, duplicates, quality,
+                                                 liveness)
+                for other, distance in duplicates:
+                    identity.suspect_duplicate(actor, other, distance, case.id)
+                changed.append(case)
+            return identity.status, changed
 
         return self.run("complete_verification", actor, key,
-                        {"m": member_id, "model": model_id}, body)
+                        {"m": member_id, "model": model_id, "ref": reference_face_digest,
+                         "dup": sorted(str(other) for other, _ in duplicates)}, body)
+
+    def _open_duplicate_case(self, actor: Actor, identity: Identity,
+                             duplicates: Sequence[tuple[UUID, float]], quality: float,
+                             liveness: float) -> ReviewCase:
+        matches = []
+        for other, distance in sorted(duplicates, key=lambda d: d[1]):
+            found = self.find(Identity, other)
+            matches.append({"identity_id": str(other), "distance": round(float(distance), 4),
+                            "member_id": str(found.member_id) if found else None})
+        evidence = {"matches": matches, "model_id": identity.model_id,
+                    "quality": quality, "liveness": liveness,
+                    "reference_face_digest": identity.reference_face_digest}
+        return ReviewCase.open(actor, "identity", identity.id, identity.member_id,
+                               DUPLICATE_REASON, evidence, "high")
 
     def fail_verification(self, actor: Actor, member_id: UUID, reasons: tuple[str, ...],
-                          key: str | None = None) -> str:
+                          key: str | None = None, *, unchecked: Sequence[str] = ()) -> str:
         require_role(actor, Role.WORKER, Role.ADMIN)
 
         def body() -> tuple[str, list[Any]]:
             identity = self.get(Identity, identity_id(member_id), "verification")
-            identity.fail(actor, tuple(reasons))
+            identity.fail(actor, tuple(reasons), tuple(unchecked))
             return identity.status, [identity]
 
         return self.run("fail_verification", actor, key,
-                        {"m": member_id, "r": list(reasons)}, body)
+                        {"m": member_id, "r": list(reasons), "u": list(unchecked)}, body)
 
     def erase_identity(self, actor: Actor, member_id: UUID, key: str | None = None) -> str:
         if not (actor.role == Role.ADMIN or actor.id == str(member_id)):

@@ -1,6 +1,7 @@
 """Review queue commands. A decision acts on its subject in the same transaction: approve
 lets a held generation go on (or restores a taken-down one), remove rejects or takes it
-down, restrict keeps it off the feed."""
+down, restrict keeps it off the feed. On a suspected duplicate identity, approve verifies
+the held identity and anything else leaves it unverified."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from uuid import UUID
 from domain.actors import Actor, Role
 from domain.errors import InvalidTransitionError, PermissionDeniedError, ValidationError
 from domain.generation import FINAL, REVIEW_CODE_PREFIX, Generation
+from domain.identity import Identity
 from domain.member import Member
 from domain.report import Report
 from domain.review_case import ReviewCase
@@ -88,6 +90,11 @@ class ReviewCommands(GenerationCommands):
 
     def _apply_decision(self, actor: Actor, case: ReviewCase, decision: str,
                         policy_code: str) -> list[Any]:
+        if case.subject_kind == "identity":
+            identity = self.find(Identity, case.subject_id)
+            changed = identity is not None and identity.resolve_duplicate(
+                actor, case.id, approve=decision == "approve")
+            return [identity] if changed else []
         if case.subject_kind != "generation":
             return []
         generation = self.get(Generation, case.subject_id)
