@@ -19,13 +19,18 @@ class TransientJobError(RuntimeError):
 
 @dataclass(frozen=True)
 class Job:
+    """`round` counts how often the subject was sent back to the worker (a reviewer
+    approving a held generation resumes it): each round is new work with its own id."""
+
     kind: str
     subject_id: str
+    round: int = 0
 
     @property
     def id(self) -> str:
         """Deterministic: the same work always has the same id, whoever enqueues it."""
-        return f"{self.kind}:{self.subject_id}"
+        base = f"{self.kind}:{self.subject_id}"
+        return f"{base}:{self.round}" if self.round else base
 
 
 # A handler does the job synchronously (it is CPU-bound: the queue runs it off the event
