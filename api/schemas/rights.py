@@ -96,7 +96,17 @@ class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
 class ReferenceOut(msgspec.Struct):
     digest: str
     media_type: str
+    # "indexed": generated videos are matched against it (by `matched_by`: "pdq",
+    # "embedding"); "too-plain": too little detail to hash and no embedding model.
     visual_matching: str = "pending"
+    matched_by: list[str] = msgspec.field(default_factory=list)
+
+    @classmethod
+    def of(cls, digest: str, reference: dict[str, Any]) -> ReferenceOut:
+        methods = (["pdq"] if reference["hashes"] else []) + \
+            (["embedding"] if reference["embedding_ref"] else [])
+        return cls(digest=digest, media_type=reference["media_type"],
+                   visual_matching="indexed" if methods else "too-plain", matched_by=methods)
 
 
 class WorkOut(msgspec.Struct):
@@ -119,10 +129,7 @@ class WorkOut(msgspec.Struct):
             kind=work.kind, aliases=list(work.aliases), description=work.description,
             likeness_member_id=str(work.likeness_member_id) if work.likeness_member_id
             else None, withdrawn=work.withdrawn,
-            references=[ReferenceOut(digest=d, media_type=r["media_type"],
-                                     visual_matching="indexed" if r["embedding_ref"]
-                                     else "pending")
-                        for d, r in work.references.items()],
+            references=[ReferenceOut.of(d, r) for d, r in work.references.items()],
             grant_ids=[str(g) for g in work.grant_ids], registered_at=work.created_on)
 
 
