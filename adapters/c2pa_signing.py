@@ -100,6 +100,12 @@ def ensure_development_credentials(directory: Path) -> SigningCredentials:
     )
 
 
+def ephemeral_development_credentials() -> SigningCredentials:
+    """A development chain that lives only in memory, for stores that keep nothing."""
+    chain, key, _ = _generate_development_chain()
+    return SigningCredentials(chain, key, "es256", development=True)
+
+
 def _generate_development_chain() -> tuple[bytes, bytes, bytes]:
     now = datetime.datetime.now(datetime.UTC)
 

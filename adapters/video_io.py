@@ -59,8 +59,14 @@ class PyAvVideoCodec:
     def __init__(self, limits: DecodeLimits | None = None) -> None:
         self.limits = limits or DecodeLimits()
 
-    def decode(self, source: bytes | Path, *, luma_only: bool = False) -> DecodedVideo:
-        """Decode all frames of the first video stream, enforcing the limits."""
+    def decode(self, source: bytes | Path, *, luma_only: bool = False,
+               keep_frames: int | None = None, fit_lines: int | None = None) -> DecodedVideo:
+        """Decode all frames of the first video stream, enforcing the limits.
+
+        For readers that need a sample, not the film (a watermark detector): `keep_frames`
+        keeps about that many evenly spaced frames (between it and twice it) and
+        `fit_lines` scales frames down so the short side has at most that many lines, so
+        memory stays bounded whatever the upload."""
         limits = self.limits
         size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
         if size > limits.max_bytes:
@@ -78,21 +84,30 @@ class PyAvVideoCodec:
             fps = float(stream.average_rate or stream.guessed_rate or 0) or 30.0
             max_frames = int(limits.max_seconds * fps) + 1
             fmt = "gray" if luma_only else "rgb24"
+            scaled = _fitted(stream.codec_context.width, stream.codec_context.height, fit_lines)
             frames: list[np.ndarray] = []
+            decoded, stride = 0, 1
             try:
                 for frame in container.decode(stream):
                     if frame.time is not None and frame.time > limits.max_seconds:
                         raise VideoLimitError(
                             f"video is longer than {limits.max_seconds} s"
                         )
-                    if len(frames) >= max_frames:
+                    if decoded >= max_frames:
                         raise VideoLimitError(f"video has more than {max_frames} frames")
-                    frames.append(frame.to_ndarray(format=fmt))
+                    decoded += 1
+                    if (decoded - 1) % stride:
+                        continue
+                    picture = frame if scaled is None else frame.reformat(
+                        scaled[0], scaled[1], interpolation="AREA")
+                    frames.append(picture.to_ndarray(format=fmt))
+                    if keep_frames and len(frames) >= 2 * keep_frames:
+                        frames, stride = frames[::2], stride * 2
             except av.error.FFmpegError as exc:
                 raise VideoDecodeError(f"corrupt video: {exc}") from exc
         if not frames:
             raise VideoDecodeError("video has no frames")
-        return DecodedVideo(np.stack(frames), fps)
+        return DecodedVideo(np.stack(frames), fps / stride)
 
     def _check_stream(self, stream: av.video.stream.VideoStream) -> None:
         limits = self.limits
@@ -124,6 +139,15 @@ class PyAvVideoCodec:
         """Encode uint8 RGB frames (N, H, W, 3) as H.264 yuv420p MP4 with the index at the
         front (faststart), so that players can start before the download ends."""
         return encode_video(frames, fps, codec="libx264", crf=crf, preset=preset)
+
+
+def _fitted(width: int, height: int, lines: int | None) -> tuple[int, int] | None:
+    """The (width, height) that brings the short side down to `lines` (even sizes), or None
+    when the frame is small enough already."""
+    if not lines or min(width, height) <= lines:
+        return None
+    scale = lines / min(width, height)
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
 def encode_video(

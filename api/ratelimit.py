@@ -14,7 +14,8 @@ from limits.strategies import MovingWindowRateLimiter
 from domain.actors import Actor
 from domain.errors import DomainError
 
-DEFAULTS = {"generation": "30/minute", "verification": "5/hour"}
+DEFAULTS = {"generation": "30/minute", "verification": "5/hour",
+            "provenance": "20/minute"}  # the public lookup, per client address
 
 
 class RateLimitedError(DomainError):
@@ -31,8 +32,13 @@ class RateLimits:
 
     def check(self, name: str, actor: Actor) -> None:
         """Counts one call; raises RateLimitedError (HTTP 429) once the window is full."""
+        self.check_subject(name, actor.id)
+
+    def check_subject(self, name: str, subject: str) -> None:
+        """The same for any subject: a principal's id, or a client address on public
+        endpoints."""
         rule = self._rules[name]
-        if not self._limiter.hit(rule, name, actor.id):
-            reset = self._limiter.get_window_stats(rule, name, actor.id).reset_time
+        if not self._limiter.hit(rule, name, subject):
+            reset = self._limiter.get_window_stats(rule, name, subject).reset_time
             raise RateLimitedError(f"too many {name} requests; limit {rule}",
                                    retry_after=max(1, math.ceil(reset - time.time())))

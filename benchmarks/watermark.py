@@ -1,7 +1,8 @@
 """Invisible video watermark under re-encoding, rescaling, cropping and colour attacks, with
 invisible-watermark's dwtDct and RivaGAN run as peers on the same clips in the same run.
 
-Run from the repository root: python -m benchmarks.watermark [--video PATH] [--quick]
+Run from the repository root:
+    python -m benchmarks.watermark [--video PATH] [--quick] [--extra N] [--attack NAME ...]
 The last line printed is `RESULT key=value ...`.
 """
 
@@ -106,9 +107,23 @@ MOVES = (
     ("chelsea", images.chelsea, 0.0, 0.06, 0.0),
     ("rocket", images.rocket, 2.0, 0.02, 1.0),
 )
+# More 640x360 clips for `--extra`: other images and moves (pans of 0.5-3 pixels a frame,
+# zooms, grain), for recovery rates over more than a handful of videos.
+EXTRA_MOVES = (
+    ("coffee_pan2", images.coffee, 2.0, 0.0, 0.5),
+    ("astronaut_pan1", images.astronaut, 1.0, 0.0, 0.0),
+    ("camera_pan1", lambda: np.stack([images.camera()] * 3, axis=-1), 1.0, 0.0, 0.5),
+    ("ihc_drift", images.immunohistochemistry, 0.5, 0.03, 1.0),
+    ("hubble_pan", images.hubble_deep_field, 1.5, 0.0, 0.0),
+    ("coffee_zoom", images.coffee, 0.0, 0.05, 1.0),
+    ("chelsea_pan3", images.chelsea, 3.0, 0.0, 1.0),
+    ("rocket_static", images.rocket, 0.0, 0.0, 0.0),
+    ("moon_pan1", lambda: np.stack([images.moon()] * 3, axis=-1), 1.0, 0.02, 0.5),
+    ("astronaut_zoom_out", images.astronaut, 0.5, -0.05, 1.0),
+)
 
 
-def build_clips(video: Path | None, quick: bool) -> list[Clip]:
+def build_clips(video: Path | None, quick: bool, extra: int = 0) -> list[Clip]:
     clips = []
     sizes = [(360, 640)] if quick else [(360, 640), (720, 1280)]
     if video is not None:
@@ -133,6 +148,11 @@ def build_clips(video: Path | None, quick: bool) -> list[Clip]:
             count = 60 if quick or hd else 90
             frames = camera_move(loader(), size, count, pan, zoom, grain, index)
             clips.append(Clip(name, frames, 30.0))
+    for index in range(extra):
+        name, loader, pan, zoom, grain = EXTRA_MOVES[index % len(EXTRA_MOVES)]
+        frames = camera_move(loader(), (360, 640), 60, pan, zoom, grain, 100 + index)
+        repeat = index // len(EXTRA_MOVES)  # the same move again, other grain and payload
+        clips.append(Clip(f"{name}#{repeat + 1}" if repeat else name, frames, 30.0))
     return clips
 
 
@@ -279,9 +299,11 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     )
 
 
-def run(video: Path | None, quick: bool) -> None:
+def run(video: Path | None, quick: bool, extra: int = 0,
+        attacks: dict[str, Callable[[np.ndarray, float], np.ndarray]] | None = None) -> None:
     started = time.perf_counter()
-    clips = build_clips(video, quick)
+    attacks = attacks or ATTACKS
+    clips = build_clips(video, quick, extra)
     marker = DctSpreadSpectrumWatermarker(KEY)
     try:
         peers: InvisibleWatermarkPeers | None = InvisibleWatermarkPeers()
@@ -316,7 +338,7 @@ def run(video: Path | None, quick: bool) -> None:
             (clip.frames.shape[0], time.perf_counter() - begin)
         )
         quality["ours"].append((psnr(clip.frames, marked), ssim(clip.frames, marked)))
-        for attack, apply in ATTACKS.items():
+        for attack, apply in attacks.items():
             attacked = apply(marked, clip.fps)
             begin = time.perf_counter()
             reading = marker.detect(attacked)
@@ -334,13 +356,14 @@ def run(video: Path | None, quick: bool) -> None:
                 false_positives += null.payload is not None
                 null_trials += 1
         if peers is not None:
-            run_peers(peers, clip, index, hd, peer_frames, tally, quality, speed)
+            run_peers(peers, clip, index, hd, peer_frames, tally, quality, speed, attacks)
         print(f"  done {clip.name}@{clip.size} ({time.perf_counter() - started:.0f} s)", flush=True)
 
     extra_trials, extra_fp = null_clips(marker, 40 if quick else 100)
     false_positives += extra_fp
     null_trials += extra_trials
-    report(tallies, quality, speed, false_positives, null_trials, peers is not None, marker)
+    report(tallies, quality, speed, false_positives, null_trials, peers is not None, marker,
+           attacks)
     print(f"total time {time.perf_counter() - started:.0f} s")
 
 
@@ -353,6 +376,7 @@ def run_peers(
     tally: Callable[[str, str], Tally],
     quality: dict[str, list[tuple[float, float]]],
     speed: dict[str, list[tuple[int, float]]],
+    attacks: dict[str, Callable[[np.ndarray, float], np.ndarray]],
 ) -> None:
     bits = np.unpackbits(np.frombuffer((0xC0FFEE00 + index).to_bytes(4, "big"), np.uint8))
     for method, count in peer_frames.items():
@@ -366,7 +390,7 @@ def run_peers(
                 (count, time.perf_counter() - begin)
             )
         quality[method].append((psnr(frames, marked), ssim(frames, marked)))
-        for attack, apply in ATTACKS.items():
+        for attack, apply in attacks.items():
             attacked = apply(marked, clip.fps)
             soft = np.stack([peers.soft_bits(method, frame) for frame in attacked])
             entry = tally(method, attack)
@@ -409,6 +433,7 @@ def report(
     null_trials: int,
     with_peers: bool,
     marker: DctSpreadSpectrumWatermarker,
+    attacks: dict[str, Callable[[np.ndarray, float], np.ndarray]],
 ) -> None:
     methods = ["ours", "dwtDct", "rivaGan"] if with_peers else ["ours"]
     print()
@@ -420,7 +445,7 @@ def report(
     if with_peers:
         header += f"{'recov vs dwtDct':>17}{'recov vs riva':>15}"
     print(header)
-    for attack in ATTACKS:
+    for attack in attacks:
         row = f"{attack:<15}"
         for method in methods:
             entry = tallies.get((method, attack), Tally())
@@ -432,7 +457,7 @@ def report(
                 other = tallies[(peer, attack)].recovery()
                 row += f"{(ours / other if other else float('inf')):>15.2f}x"
         print(row)
-    for attack in ATTACKS:
+    for attack in attacks:
         missed = tallies[("ours", attack)].missed
         if missed:
             print(f"ours missed under {attack}: {', '.join(missed)}")
@@ -459,7 +484,7 @@ def report(
         f" bound per clip is <= 1e-6 ({marker.hypotheses} crop hypotheses, 2^48 codewords)."
         " Peers have no detection threshold: they always output bits (n/a)."
     )
-    min_recovery = min(tallies[("ours", attack)].recovery() for attack in ATTACKS)
+    min_recovery = min(tallies[("ours", attack)].recovery() for attack in attacks)
     psnr_mean = float(np.mean([p for p, _ in quality["ours"]]))
     print(
         f"RESULT min_recovery={min_recovery:.3f} false_positive_rate={fp_rate:.4g}"
@@ -477,12 +502,18 @@ def main(argv: list[str] | None = None) -> None:
         help="real clip to include, e.g. ../shared/data/video/short_hamilton_clip.mp4",
     )
     parser.add_argument("--quick", action="store_true", help="fewer clips, frames and sizes")
+    parser.add_argument("--extra", type=int, default=0,
+                        help="this many more 640x360 clips (other images and moves)")
+    parser.add_argument("--attack", action="append", choices=sorted(ATTACKS),
+                        help="only this attack (repeatable; 'none' is always run)")
     args = parser.parse_args(argv)
     video: Path | None = args.video
     if video is not None and not video.exists():
         print(f"{video} not found: using only clips built from scikit-image's images")
         video = None
-    run(video, args.quick)
+    chosen = {name: ATTACKS[name] for name in ATTACKS
+              if not args.attack or name == "none" or name in args.attack}
+    run(video, args.quick, args.extra, chosen)
 
 
 if __name__ == "__main__":

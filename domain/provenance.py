@@ -25,10 +25,10 @@ class WatermarkReading:
     """What a detector read from a video.
 
     `payload` is None unless the evidence clears the detector's false-positive threshold.
-    `confidence` is the fraction of the coded bits that agree with the best decoded codeword
-    (0.5 is what an unmarked video gives on average, 1.0 a pristine mark), and
-    `false_positive_probability` is the chance that an unmarked video yields a codeword at
-    least that close, which the detector derives from `confidence` (see the implementation).
+    `confidence` is the fraction of the codeword's symbols read as the best decoded payload
+    says (1.0 for a pristine mark; an unmarked video reads a few by chance, 0.0 when nothing
+    decoded at all), and `false_positive_probability` bounds the chance that an unmarked
+    video yields a payload supported at least this well (see the implementation).
     """
 
     payload: bytes | None

@@ -12,16 +12,23 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-import reedsolo
 from PIL import Image
 
 from domain.provenance import WatermarkError, WatermarkReading
+from inference.watermark_code import (
+    ALPHABET,
+    PAYLOAD_BYTES,
+    ReedSolomon,
+    log10_false_positive,
+    log10_soft_false_positive,
+    standardise,
+    symbols_to_bits,
+)
 
-PAYLOAD_BYTES = 6
-_PAYLOAD_BITS = PAYLOAD_BYTES * 8
-_SYMBOL_BITS = 6
-_ALPHABET = 1 << _SYMBOL_BITS
-_DATA_SYMBOLS = _PAYLOAD_BITS // _SYMBOL_BITS
+__all__ = ["PAYLOAD_BYTES", "DctSpreadSpectrumWatermarker", "log10_false_positive",
+           "log10_soft_false_positive"]
+
+_ALPHABET = ALPHABET
 _BLOCK = 8
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 # Mean peakiness of a frame's correlations without a mark is 2.40 (sd 0.08 over frames,
@@ -46,104 +53,6 @@ def _hadamard() -> np.ndarray:
     return matrix
 
 
-class _ReedSolomon:
-    """Reed-Solomon RS(8 + parity, 8) over GF(2^6) from `reedsolo`, shortened.
-
-    Why reedsolo: a small, pure-Python, long-maintained codec with errors-and-erasures
-    decoding, which lets the detector's per-symbol reliabilities pick erasures. Why 6-bit
-    symbols: each symbol travels as one of 64 orthogonal patterns (see the watermarker), so
-    the channel makes symbol errors, not bit errors, and 48 bits split into 8 whole symbols.
-    reedsolo keeps its field tables in module globals, so calls are serialised with a lock.
-    """
-
-    _lock = threading.Lock()
-
-    def __init__(self, parity_symbols: int) -> None:
-        self.parity = parity_symbols
-        self.symbols = _DATA_SYMBOLS + parity_symbols
-        with self._lock:
-            self._codec = reedsolo.RSCodec(parity_symbols, nsize=self.symbols, c_exp=_SYMBOL_BITS)
-
-    def encode(self, payload: bytes) -> np.ndarray:
-        """Payload bytes -> codeword symbols (int64, 0..63), systematic: data first."""
-        data = _bits_to_symbols(np.unpackbits(np.frombuffer(payload, dtype=np.uint8)))
-        with self._lock:
-            codeword = self._codec.encode(bytearray(int(s) for s in data))
-        return np.frombuffer(bytes(codeword), dtype=np.uint8).astype(np.int64)
-
-    def candidates(self, ranked: np.ndarray, margins: np.ndarray, swaps: int = 0) -> list[bytes]:
-        """Payloads whose codewords lie near the received word.
-
-        `ranked` is (symbols, 2): best and runner-up value per position; `margins` how far
-        the best led. Chase-style list decoding: erase the least reliable positions in
-        growing numbers (RS corrects 2 * errors + erasures <= parity), and, when `swaps` > 0,
-        retry with every combination of the `swaps` least reliable positions replaced by
-        their runner-up. The caller decides which candidate, if any, is close enough.
-        """
-        order = [int(i) for i in np.argsort(margins, kind="stable")]
-        found: list[bytes] = []
-        with self._lock:
-            for pattern in range(1 << swaps):
-                word = ranked[:, 0].copy()
-                for position in range(swaps):
-                    if pattern >> position & 1:
-                        word[order[position]] = ranked[order[position], 1]
-                received = bytearray(int(v) for v in word)
-                for erasures in range(0, self.parity + 1, 2):
-                    try:
-                        message, _, _ = self._codec.decode(received, erase_pos=order[:erasures])
-                    except reedsolo.ReedSolomonError:
-                        continue
-                    symbols = np.frombuffer(bytes(message), dtype=np.uint8)
-                    payload = np.packbits(_symbols_to_bits(symbols)).tobytes()
-                    if payload not in found:
-                        found.append(payload)
-        return found
-
-
-def _bits_to_symbols(bits: np.ndarray) -> np.ndarray:
-    weights = 1 << np.arange(_SYMBOL_BITS - 1, -1, -1)
-    return (bits.reshape(-1, _SYMBOL_BITS).astype(np.int64) * weights).sum(axis=1)
-
-
-def _symbols_to_bits(symbols: np.ndarray) -> np.ndarray:
-    shifts = np.arange(_SYMBOL_BITS - 1, -1, -1)
-    return ((symbols.astype(np.int64)[..., None] >> shifts) & 1).astype(np.uint8).reshape(
-        *symbols.shape[:-1], -1
-    )
-
-
-def log10_false_positive(agreements: int, symbols: int, hypotheses: int) -> float:
-    """log10 of the bound on the chance that an unmarked video yields an accepted payload.
-
-    Null model. The detected value at each codeword position is the argmax of 64
-    correlations with Walsh-Hadamard patterns masked by keyed random chips. Flipping the
-    chips by any Hadamard row permutes those 64 correlations (a dyadic shift), and every
-    such flip is equally likely under the key, so on an unmarked video each position reads
-    a uniform value in 0..63, independently of the other positions (disjoint chips). Ties
-    count as misses, so flat or black video reads nothing.
-
-    Bound. A fixed codeword then matches at least `a` of the N positions with probability
-    P[Bin(N, 1/64) >= a]. A union bound over all 2^48 codewords and the crop hypotheses:
-        FP(a) <= hypotheses * 2^48 * sum_{j>=a} C(N, j) 63^(N-j) / 64^N.
-    Per-video seeds add no factor: a payload is only accepted under the seed it hashes
-    to, so each seed admits its own 1/seeds share of the codewords and the shares add up
-    to 2^48. For RS(20, 8) and 5 crop hypotheses, FP <= 1e-6 needs 15 matching positions.
-    """
-    tail = sum(
-        math.comb(symbols, j) * (_ALPHABET - 1) ** (symbols - j)
-        for j in range(agreements, symbols + 1)
-    )
-    if tail == 0:
-        return -math.inf
-    return (
-        math.log10(hypotheses)
-        + _PAYLOAD_BITS * math.log10(2)
-        + math.log10(tail)
-        - symbols * math.log10(_ALPHABET)
-    )
-
-
 @dataclass(frozen=True)
 class _Layout:
     """Where one seed puts each codeword symbol: `slots` index the flattened (block,
@@ -166,6 +75,72 @@ class _Placement:
     box: tuple[float, float, float, float]
     valid_blocks: np.ndarray
     identity: bool
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """One decoded candidate: its payload, matching positions and log10 false-positive bound."""
+
+    payload: bytes
+    agreements: int
+    log10_fp: float
+
+
+class _Masking:
+    """Per-frame gain on a video's pattern from local activity: gain = (activity / the frame's
+    mean activity) ^ gamma per block of about 16 lines at 360p, clipped to [1/4, 4],
+    interpolated bilinearly between block centres, and normalised so each frame keeps the
+    pattern's RMS (the PSNR target).
+
+    Why a negative gamma (more energy where the picture is flat), against the usual
+    perceptual rule: measured on H.264 CRF 33, x264's adaptive quantisation spends its bits
+    on flat areas and its motion search copies a static mark there from frame to frame,
+    while textured areas are quantised coarsely and move; the detector's per-block
+    normalisation also listens hardest where the picture is quiet. gamma = +0.5 (texture
+    masking) lost most payloads, -0.25 recovered all at the same PSNR for an SSIM cost of
+    about 0.005 (see docs/performance.md)."""
+
+    def __init__(self, offset: np.ndarray, gamma: float) -> None:
+        height, width = offset.shape
+        # Even, so that activity can be read from every other pixel and line.
+        self.size = size = max(4, 2 * round(8 * min(height, width) / 360))
+        self.rows, self.cols = max(1, height // size), max(1, width // size)
+        self.gamma = gamma
+        self.offset = offset
+        inner = offset[: self.rows * size, : self.cols * size] ** 2
+        energy = inner.reshape(self.rows, size, self.cols, size).sum(axis=(1, 3))
+        self.energy = energy / max(float(energy.sum()), 1e-12)
+        self.up_rows = _interpolation(height, size, self.rows)
+        self.up_cols = _interpolation(width, size, self.cols).T.copy()
+
+    def offsets(self, chunk: np.ndarray) -> np.ndarray:
+        """(frames, H, W) float32 offsets for a chunk of float32 RGB or luma frames."""
+        size, rows, cols = self.size, self.rows, self.cols
+        # Activity from every other pixel and line: a quarter of the work, the same blocks.
+        sample = chunk[:, : rows * size : 2, : cols * size : 2]
+        luma = sample @ _LUMA if chunk.ndim == 4 else sample
+        blocks = luma.reshape(-1, rows, size // 2, cols, size // 2)
+        mean = blocks.mean(axis=(2, 4))
+        spread = np.sqrt(np.maximum((blocks**2).mean(axis=(2, 4)) - mean**2, 0.0))
+        activity = spread + 1.0  # a floor, so black or flat frames get a finite gain
+        gain = (activity / activity.mean(axis=(1, 2), keepdims=True)) ** self.gamma
+        np.clip(gain, 0.25, 4.0, out=gain)
+        gain /= np.sqrt((gain**2 * self.energy).sum(axis=(1, 2), keepdims=True))
+        full = (self.up_rows @ gain.astype(np.float32)) @ self.up_cols
+        full *= self.offset
+        return full
+
+
+def _interpolation(length: int, size: int, blocks: int) -> np.ndarray:
+    """(length, blocks) bilinear weights from block centres to pixel centres on one axis."""
+    position = np.clip((np.arange(length) + 0.5) / size - 0.5, 0, blocks - 1)
+    lower = np.floor(position).astype(np.int64)
+    upper = np.minimum(lower + 1, blocks - 1)
+    fraction = (position - lower).astype(np.float32)
+    weights = np.zeros((length, blocks), dtype=np.float32)
+    np.add.at(weights, (np.arange(length), lower), 1 - fraction)
+    np.add.at(weights, (np.arange(length), upper), fraction)
+    return weights
 
 
 def _resize(image: np.ndarray, width: int, height: int,
@@ -207,17 +182,20 @@ class DctSpreadSpectrumWatermarker:
     symbols (RS(20, 8) by default: up to 6 symbol errors, or 12 erasures). Each symbol
     value v is sent as the v-th of 64 orthogonal Walsh-Hadamard patterns, masked by keyed
     ±1 chips and spread over a keyed random set of (block, coefficient) slots of the
-    canonical grid (short side `grid_lines`, 300 by default, rounded to 296: at 360p the
-    mark's 8x8 blocks are about 9.7 pixels, coarse enough for H.264 to keep; a 16:9 frame
-    gives each symbol 19 rounds of 64 = 1,216 slots). Orthogonal signalling makes the most
+    canonical grid (short side `grid_lines`, 220 by default, rounded to 216: at 360p the
+    mark's 8x8 blocks are about 13 pixels, coarse enough for H.264 at CRF 33 to keep and
+    for a 1-2 pixel-a-frame pan to leave overlapping in the frames after a keyframe; 296
+    lines lost more payloads there; a 16:9 frame gives each symbol 10 rounds of 64 = 640
+    slots). Orthogonal signalling makes the most
     of a weak channel: the detector correlates with all 64 patterns at once (a Hadamard
     product) and takes the best, with its lead over the runner-up as the reliability that
     drives erasure decoding. It also beat binary signalling with 6 bits per symbol in our
     measurements: a symbol error there took only one of six weak bits.
 
     Embedding. The pattern is built once per video on the canonical grid with amplitude set
-    by `target_psnr_db`, resampled to the frame size, and added to R, G and B alike (which
-    changes luma only); a batch costs one add, round and clip per pixel.
+    by `target_psnr_db`, resampled to the frame size, shaped per frame by `_Masking` (more
+    where the picture is flat: `mask_gamma`, 0 turns it off; each frame keeps the PSNR
+    target), and added to R, G and B alike (which changes luma only).
 
     Per-video seed. One pattern shared by every video would let an attacker average many
     videos and estimate it. Chips, slots and scramble therefore come from one of `seeds`
@@ -236,8 +214,11 @@ class DctSpreadSpectrumWatermarker:
     a clean mark while later ones on moving content are near chance, so each frame is
     weighted by how clearly it shows any mark at all, see `_weighted_vote`). Hypotheses are
     ranked by how peaked their votes are, the best few are list-decoded (Chase-style, with
-    erasures), and the closest candidate is accepted when its false-positive bound is at
-    most `max_false_positive`.
+    erasures), and a candidate is accepted when its false-positive bound is at most
+    `max_false_positive`: the better of two bounds, the count of positions whose best
+    value matches (`log10_false_positive`) and the sum of the standardised votes the
+    codeword picks (`log10_soft_false_positive`, which keeps a runner-up's evidence),
+    doubled because either may accept.
     """
 
     def __init__(
@@ -249,7 +230,8 @@ class DctSpreadSpectrumWatermarker:
         seeds: int = 16,
         crop_scales: tuple[float, ...] = (1.0, 0.95, 0.9, 0.85, 0.8),
         band: tuple[tuple[int, int], ...] = DEFAULT_BAND,
-        grid_lines: int = 300,
+        grid_lines: int = 220,
+        mask_gamma: float = -0.25,
         max_false_positive: float = 1e-6,
         max_frames: int = 96,
         decoded_hypotheses: int = 6,
@@ -262,12 +244,13 @@ class DctSpreadSpectrumWatermarker:
         if not crop_scales or not all(0 < s <= 1 for s in crop_scales):
             raise WatermarkError("crop scales must lie in (0, 1]")
         self._key = bytes(key)
-        self._code = _ReedSolomon(parity_symbols)
+        self._code = ReedSolomon(parity_symbols)
         self._seeds = seeds
         self._scales = tuple(crop_scales)
         self._band = tuple(band)
         self._basis = _dct_basis(self._band)
         self._grid = grid_lines
+        self._mask_gamma = mask_gamma
         self._rms = 255.0 / 10 ** (target_psnr_db / 20)
         self._log10_max_fp = math.log10(max_false_positive)
         self._max_frames = max_frames
@@ -317,13 +300,14 @@ class DctSpreadSpectrumWatermarker:
     def embed(self, frames: Any, payload: bytes) -> np.ndarray:
         batch = _as_batch(frames)
         offset = self.pattern(payload, batch.shape[1], batch.shape[2])
-        if batch.ndim == 4:
-            offset = offset[:, :, None]
+        tiny = min(batch.shape[1], batch.shape[2]) < 16
+        masking = _Masking(offset, self._mask_gamma) if self._mask_gamma and not tiny else None
         out = np.empty_like(batch)
         # Chunks keep the float intermediates small and in cache.
         for start in range(0, batch.shape[0], 8):
             chunk = batch[start : start + 8].astype(np.float32)
-            chunk += offset
+            added = offset if masking is None else masking.offsets(chunk)
+            chunk += added[..., None] if batch.ndim == 4 else added
             np.rint(chunk, out=chunk)
             np.clip(chunk, 0, 255, out=chunk)
             out[start : start + 8] = chunk
@@ -335,23 +319,27 @@ class DctSpreadSpectrumWatermarker:
         # Every (crop scale, seed) pair is a hypothesis. They are ranked by how peaked their
         # votes are (the true one stands out), and only the best ranked are list-decoded.
         # Acceptance does not depend on the ranking, so the bound holds regardless.
-        ranked: list[tuple[float, np.ndarray]] = []
+        ranked: list[tuple[float, int, np.ndarray]] = []
         for scale in self._scales:
             features = self._features(luma, scale)
             for seed in range(self._seeds):
                 vote, peak = _weighted_vote(self._per_frame_scores(features, seed, height, width))
-                ranked.append((peak, vote))
+                ranked.append((peak, seed, vote))
         ranked.sort(key=lambda item: -item[0])
-        best_agreements, best_payload = -1, None
-        for rank, (_, vote) in enumerate(ranked[: self._decoded]):
+        best: _Verdict | None = None
+        for rank, (_, seed, vote) in enumerate(ranked[: self._decoded]):
             received, runner_up, margins = _decide(vote)
             swaps = self._swaps if rank < 2 else 0
             pairs = np.stack([received, runner_up], axis=1)
             for payload in self._code.candidates(pairs, margins, swaps):
-                agreements = _agreements(vote, self._code.encode(payload))
-                if agreements > best_agreements:
-                    best_agreements, best_payload = agreements, payload
-        return self._reading(best_payload, best_agreements, luma.shape[0])
+                # A payload only counts under the seed it hashes to: what keeps the seed
+                # search out of the false-positive bound.
+                if self.seed_for(payload) != seed:
+                    continue
+                verdict = self._verdict(vote, payload)
+                if best is None or verdict.log10_fp < best.log10_fp:
+                    best = verdict
+        return self._reading(best, luma.shape[0])
 
     def frame_bit_accuracy(self, frames: Any, payload: bytes) -> np.ndarray:
         """Per frame (of at most `max_frames`, evenly spaced), the fraction of codeword bits
@@ -359,26 +347,39 @@ class DctSpreadSpectrumWatermarker:
         hypothesis that fits best (a benchmark diagnostic; 0.5 is chance)."""
         luma = self._luma(frames)
         seed = self.seed_for(payload)
-        expected = _symbols_to_bits(self._code.encode(payload))
+        expected = symbols_to_bits(self._code.encode(payload))
         best: np.ndarray | None = None
         for scale in self._scales:
             features = self._features(luma, scale)
             scores = self._per_frame_scores(features, seed, luma.shape[1], luma.shape[2])
-            read = _symbols_to_bits(scores.argmax(axis=2))
+            read = symbols_to_bits(scores.argmax(axis=2))
             accuracy = (read == expected[None, :]).mean(axis=1)
             if best is None or accuracy.mean() > best.mean():
                 best = accuracy
         assert best is not None
         return best
 
-    def _reading(self, payload: bytes | None, agreements: int, frames: int) -> WatermarkReading:
-        if payload is None:
+    def _verdict(self, vote: np.ndarray, payload: bytes) -> _Verdict:
+        """How strongly `vote` supports `payload`: the better of the two bounds (match
+        count, soft sum), doubled because the detector may accept on either."""
+        codeword = self._code.encode(payload)
+        agreements = _agreements(vote, codeword)
+        z = standardise(vote)
+        total = float(z[np.arange(codeword.size), codeword].sum())
+        hypotheses = len(self._scales)
+        log10_fp = math.log10(2) + min(
+            log10_false_positive(agreements, codeword.size, hypotheses),
+            log10_soft_false_positive(z, total, hypotheses),
+        )
+        return _Verdict(payload, agreements, log10_fp)
+
+    def _reading(self, verdict: _Verdict | None, frames: int) -> WatermarkReading:
+        if verdict is None:
             return WatermarkReading(None, 0.0, 1.0, frames_examined=frames)
-        log_fp = log10_false_positive(agreements, self._code.symbols, len(self._scales))
         return WatermarkReading(
-            payload=payload if log_fp <= self._log10_max_fp else None,
-            confidence=agreements / self._code.symbols,
-            false_positive_probability=min(1.0, 10**log_fp),
+            payload=verdict.payload if verdict.log10_fp <= self._log10_max_fp else None,
+            confidence=verdict.agreements / self._code.symbols,
+            false_positive_probability=min(1.0, 10**verdict.log10_fp),
             frames_examined=frames,
         )
 

@@ -66,6 +66,14 @@ def test_the_payload_survives_an_h264_round_trip_at_crf_28(marker, codec, marked
     assert reading.false_positive_probability < 1e-6
 
 
+@pytest.mark.parametrize("image", ["astronaut", "coffee", "chelsea", "rocket"])
+def test_the_payload_survives_h264_at_crf_33_on_panning_clips(marker, codec, image) -> None:
+    frames = natural_clip(getattr(data, image)(), 48, (360, 640))
+    reading = marker.detect(h264(codec, marker.embed(frames, PAYLOAD), 33))
+    assert reading.payload == PAYLOAD
+    assert reading.false_positive_probability < 1e-6
+
+
 def test_the_payload_survives_vp9(marker, codec, marked) -> None:
     webm = encode_video(marked, FPS, codec="libvpx-vp9", crf=40, container_format="webm")
     assert marker.detect(codec.decode(webm).frames).payload == PAYLOAD
@@ -81,9 +89,9 @@ def test_the_payload_survives_a_downscale_to_half_and_back_then_h264(
 def test_the_payload_survives_a_downscale_to_half_published_at_that_size(
     marker, codec, marked
 ) -> None:
-    # At 180p the mark's finest frequencies sit near the codec's cut-off: it survives a
-    # high-quality encode; CRF 23 at this size loses it on moving content (see report).
-    assert marker.detect(h264(codec, resize_all(marked, 320, 180), 18)).payload == PAYLOAD
+    # At 180p the mark's blocks are under 7 pixels, near the codec's cut-off: it survives
+    # CRF 23 at this size; CRF 28 loses it on moving content.
+    assert marker.detect(h264(codec, resize_all(marked, 320, 180), 23)).payload == PAYLOAD
 
 
 def test_the_payload_survives_a_90_percent_crop_resized_back_then_h264(
@@ -134,6 +142,8 @@ def test_no_unmarked_clip_yields_a_payload_and_all_stay_far_from_acceptance(code
     readings = [marker.detect(clip) for clip in clips]
 
     assert all(reading.payload is None for reading in readings)
+    # Each reported probability is a valid bound: none comes near the 1e-6 threshold.
+    assert min(reading.false_positive_probability for reading in readings) > 1e-3
     acceptance = min(
         a for a in range(21) if log10_false_positive(a, 20, marker.hypotheses) <= -6
     )

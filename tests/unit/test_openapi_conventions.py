@@ -1,6 +1,7 @@
 """House conventions of the HTTP API, checked on the generated OpenAPI description: every
 operation has an explicit id, every POST takes an Idempotency-Key, every paged list takes a
-cursor, and every operation but health, registration and the schema needs a bearer key."""
+cursor, and every operation but health, registration, the public provenance lookup and the
+schema needs a bearer key."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from api.app import create_app
 
 pytestmark = pytest.mark.unit
-PUBLIC = {"health", "registerMember"}
+PUBLIC = {"health", "registerMember", "lookupProvenance"}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,148 @@
+"""The public provenance lookup: what an uploaded video says about where it came from (its
+C2PA manifest, if any, and the invisible watermark in its pixels), and which of the two to
+believe. Decoding and detection are blocking; callers run `inspect` in a worker thread."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from adapters.video_io import DecodeLimits, PyAvVideoCodec, VideoDecodeError, VideoLimitError
+from domain.errors import DomainError
+from domain.provenance import (
+    ProvenanceError,
+    ProvenanceRecord,
+    ProvenanceSigner,
+    Watermarker,
+    WatermarkReading,
+)
+from projections.provenance import PublicRecord
+
+MEDIA_TYPES = frozenset({"video/mp4", "video/webm", "video/quicktime"})
+# ISO BMFF containers, the ones C2PA binds a manifest into here.
+BMFF_TYPES = frozenset({"video/mp4", "video/quicktime"})
+MAX_BYTES = 100 * 1024 * 1024
+# An anonymous upload may cost at most this much decoding.
+PUBLIC_LIMITS = DecodeLimits(max_bytes=MAX_BYTES, max_seconds=120.0, max_width=3840,
+                             max_height=3840, max_pixels=1920 * 1088)
+# The detector reads at most 96 frames on a grid of 216 lines: a sample of that many
+# frames, scaled to 360 lines, holds everything it uses in a few tens of megabytes.
+KEEP_FRAMES = 96
+FIT_LINES = 360
+
+
+class UnsupportedMediaTypeError(DomainError):
+    code = "unsupported-media-type"
+    status = 415
+
+
+class UnreadableVideoError(DomainError):
+    code = "unreadable-video"
+    status = 422
+
+
+class VideoLimitsExceededError(DomainError):
+    code = "video-limits-exceeded"
+    status = 422
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the file carries: the detector's reading, and the manifest (None: no readable
+    manifest in the file)."""
+
+    reading: WatermarkReading
+    manifest: ProvenanceRecord | None
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """The verdict: the generation's public record (None: no provenance found) and how it
+    was found: "watermark", "c2pa", "both" or "none"."""
+
+    record: PublicRecord | None
+    found_by: str
+    manifest_used: bool
+    note: str
+
+
+class ProvenanceInspector:
+    """Reads the evidence of one upload: decode under the public limits (a sample of luma
+    frames, scaled down), detect the watermark, read the manifest of an MP4 or MOV."""
+
+    def __init__(self, watermarker: Watermarker, signer: ProvenanceSigner,
+                 codec: PyAvVideoCodec | None = None) -> None:
+        self.watermarker = watermarker
+        self.signer = signer
+        self.codec = codec or PyAvVideoCodec(PUBLIC_LIMITS)
+
+    def inspect(self, media: bytes, media_type: str) -> Evidence:
+        if media_type not in MEDIA_TYPES:
+            raise UnsupportedMediaTypeError(
+                f"send MP4, WebM or MOV video ({', '.join(sorted(MEDIA_TYPES))})",
+                media_type=media_type)
+        try:
+            decoded = self.codec.decode(media, luma_only=True, keep_frames=KEEP_FRAMES,
+                                        fit_lines=FIT_LINES)
+        except VideoLimitError as exc:
+            raise VideoLimitsExceededError(str(exc)) from None
+        except VideoDecodeError as exc:
+            raise UnreadableVideoError(str(exc)) from None
+        reading = self.watermarker.detect(decoded.frames)
+        manifest = None
+        if media_type in BMFF_TYPES:
+            try:
+                manifest = self.signer.read_bytes(media)
+            except ProvenanceError:
+                manifest = None  # no manifest, or one too broken to parse: nothing to claim
+        return Evidence(reading, manifest)
+
+
+Lookup = Callable[[UUID], Awaitable[PublicRecord | None]]
+SerialLookup = Callable[[bytes], Awaitable[PublicRecord | None]]
+
+
+async def attribute(evidence: Evidence, by_serial: SerialLookup, by_id: Lookup
+                    ) -> Attribution:
+    """Which generation, if any, the evidence names.
+
+    The watermark is the stronger witness: its false-positive bound is known and it
+    survives re-encoding, so it wins a disagreement. A manifest counts only when its
+    signature and hash binding verify and the watermark serial it claims is the one the
+    named generation was given; one that fails is reported, never believed."""
+    reading, manifest = evidence.reading, evidence.manifest
+    marked = await by_serial(reading.payload) if reading.payload is not None else None
+    claimed = None
+    if manifest is not None and manifest.valid and manifest.generation_id:
+        claimed = await by_id(_uuid(manifest.generation_id))
+        payload = manifest.watermark_payload
+        if claimed is not None and (payload is None or payload.hex() != claimed.payload):
+            claimed = None
+    if marked is not None and claimed is not None:
+        if claimed.generation_id == marked.generation_id:
+            return Attribution(marked, "both", True, "")
+        return Attribution(marked, "watermark", False,
+                           "the C2PA manifest names another generation; the watermark wins")
+    if marked is not None:
+        return Attribution(marked, "watermark", False, _manifest_note(manifest))
+    if claimed is not None:
+        return Attribution(claimed, "c2pa", True, "")
+    note = "a watermark was read but names no generation" \
+        if reading.payload is not None else _manifest_note(manifest)
+    return Attribution(None, "none", False, note)
+
+
+def _manifest_note(manifest: ProvenanceRecord | None) -> str:
+    if manifest is None:
+        return ""
+    if not manifest.valid:
+        return "the C2PA manifest does not verify: its claim was ignored"
+    return "the C2PA manifest names no generation made here"
+
+
+def _uuid(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        return UUID(int=0)

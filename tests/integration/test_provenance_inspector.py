@@ -1,0 +1,63 @@
+"""The lookup's reading of an upload through the real codec, watermark and C2PA signer:
+formats, public limits and the bounded decode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from adapters.c2pa_signing import C2paProvenanceSigner, ephemeral_development_credentials
+from adapters.provenance_lookup import (
+    ProvenanceInspector,
+    UnsupportedMediaTypeError,
+    VideoLimitsExceededError,
+)
+from adapters.video_io import DecodeLimits, PyAvVideoCodec, encode_video
+from inference.watermark import DctSpreadSpectrumWatermarker
+
+pytestmark = pytest.mark.integration
+SERIAL = bytes.fromhex("feedc0de0042")
+FPS = 24.0
+
+
+@pytest.fixture(scope="module")
+def inspector() -> ProvenanceInspector:
+    return ProvenanceInspector(DctSpreadSpectrumWatermarker(b"inspector-test-key-0123456789"),
+                               C2paProvenanceSigner(ephemeral_development_credentials()))
+
+
+def clip(frames: int = 36, size: tuple[int, int] = (360, 640)) -> np.ndarray:
+    height, width = size
+    big = np.asarray(Image.fromarray(data.chelsea()).resize((width + 2 * frames, height)))
+    return np.stack([big[:, 2 * t : 2 * t + width] for t in range(frames)])
+
+
+def test_a_webm_copy_is_read_by_its_watermark_alone(inspector: ProvenanceInspector):
+    marked = inspector.watermarker.embed(clip(), SERIAL)
+    webm = encode_video(marked, FPS, codec="libvpx-vp9", crf=36, container_format="webm")
+    evidence = inspector.inspect(webm, "video/webm")
+    assert evidence.reading.payload == SERIAL and evidence.manifest is None
+
+
+def test_uploads_past_the_public_limits_are_refused_with_a_stable_code(
+        inspector: ProvenanceInspector):
+    mp4 = PyAvVideoCodec.encode_h264(clip(frames=24), FPS, preset="veryfast")
+    strict = ProvenanceInspector(inspector.watermarker, inspector.signer,
+                                 PyAvVideoCodec(DecodeLimits(max_seconds=0.5)))
+    with pytest.raises(VideoLimitsExceededError) as refused:
+        strict.inspect(mp4, "video/mp4")
+    assert refused.value.code == "video-limits-exceeded" and refused.value.status == 422
+    with pytest.raises(UnsupportedMediaTypeError):
+        inspector.inspect(mp4, "image/gif")
+
+
+def test_the_decode_keeps_a_bounded_sample_of_scaled_down_luma_frames():
+    frames = np.zeros((60, 720, 1280, 3), dtype=np.uint8)
+    frames[:, :, :, 1] = np.linspace(0, 255, 1280, dtype=np.uint8)[None, None, :]
+    mp4 = PyAvVideoCodec.encode_h264(frames, FPS, preset="ultrafast")
+    decoded = PyAvVideoCodec().decode(mp4, luma_only=True, keep_frames=8, fit_lines=360)
+    assert 8 <= decoded.frames.shape[0] < 16
+    assert decoded.frames.shape[1:] == (360, 640)
+    assert decoded.fps == pytest.approx(FPS * decoded.frames.shape[0] / 60, rel=0.3)
