@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from adapters.dispatch import JobDispatcher
 from adapters.positions import (
     MemoryPositionStore,
     PositionStore,
@@ -18,6 +19,7 @@ from adapters.positions import (
 )
 from adapters.revocation import RevocationProcess
 from adapters.settings import Settings
+from domain.jobs import JobQueue
 from projections.appearances import InMemoryAppearancesView, PostgresAppearancesView
 from projections.audit import InMemoryAuditView, PostgresAuditView
 from projections.base import View
@@ -26,6 +28,7 @@ from projections.generation_status import (
     InMemoryGenerationStatusView,
     PostgresGenerationStatusView,
 )
+from projections.provenance import InMemoryProvenanceView, PostgresProvenanceView
 from projections.review_queue import InMemoryReviewQueueView, PostgresReviewQueueView
 from projections.runner import ProjectionRunner
 from projections.work_usage import InMemoryWorkUsageView, PostgresWorkUsageView
@@ -41,15 +44,17 @@ class Views:
     review_queue: Any
     audit: Any
     feed: Any
+    provenance: Any
 
     def all(self) -> list[View]:
         return [getattr(self, f.name) for f in fields(self)]
 
 
 class ReadSide:
-    def __init__(self, settings: Settings, app: Any) -> None:
+    def __init__(self, settings: Settings, app: Any, jobs: JobQueue | None = None) -> None:
         self.settings = settings
         self.app = app
+        self.jobs = jobs  # given: this process queues the worker's jobs from the log
         self.pool: asyncpg.Pool | None = None
         self.views: Views | None = None
         self.runner: ProjectionRunner | None = None
@@ -65,7 +70,8 @@ class ReadSide:
                           work_usage=PostgresWorkUsageView(self.pool, schema),
                           review_queue=PostgresReviewQueueView(self.pool, schema),
                           audit=PostgresAuditView(self.pool, schema),
-                          feed=PostgresFeedView(self.pool, schema))
+                          feed=PostgresFeedView(self.pool, schema),
+                          provenance=PostgresProvenanceView(self.pool, schema))
             for view in views.all():
                 await view.create()  # type: ignore[attr-defined]
         else:
@@ -73,14 +79,16 @@ class ReadSide:
                           appearances=InMemoryAppearancesView(),
                           works=InMemoryWorksView(), work_usage=InMemoryWorkUsageView(),
                           review_queue=InMemoryReviewQueueView(), audit=InMemoryAuditView(),
-                          feed=InMemoryFeedView())
+                          feed=InMemoryFeedView(), provenance=InMemoryProvenanceView())
         self.views = views
         self.revocation = RevocationProcess(self.app, await self._positions()) \
             if self.settings.processes else None
-        processes = [self.revocation] if self.revocation else []
+        self.dispatcher = JobDispatcher(self.app, self.jobs) \
+            if self.settings.processes and self.jobs is not None else None
+        processes = [p for p in (self.revocation, self.dispatcher) if p is not None]
         self.runner = ProjectionRunner(self.app, [*views.all(), *processes])
-        if self.revocation is not None:
-            self.revocation.run_in_thread = self.runner.in_thread
+        for process in processes:
+            process.run_in_thread = self.runner.in_thread
         return views
 
     async def _positions(self) -> PositionStore:
@@ -98,6 +106,8 @@ class ReadSide:
         assert self.runner is not None
         self.runner.position = min([await v.position() for v in views.all()], default=0)
         await self.runner.catch_up()
+        if self.dispatcher is not None:
+            await self.dispatcher.caught_up()  # queues the pending work, then each new job
         # What the catch-up built (for in-memory views, millions of objects) lives as long
         # as the process: frozen, the collector's full passes skip it instead of stopping
         # the server for seconds to walk it again.

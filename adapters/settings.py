@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 STORES = ("memory", "sqlite", "postgres")
+QUEUES = ("inprocess", "arq")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,24 @@ class Settings:
     redis_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
-    processes: bool = True  # run the revocation process in this process
+    processes: bool = True  # run the revocation process and job dispatcher in this process
+    queue: str = "inprocess"  # inprocess (jobs run in the API process) | arq (Redis workers)
+    queue_name: str = "consentry:jobs"  # the arq queue the API and its workers share
+    clip_model: str = "ViT-B-32"  # open_clip architecture of the checkpoint below
+    clip_checkpoint: str = ""  # local open_clip checkpoint file; empty: not configured
+    # A diffusers text-to-video pipeline's local directory; empty: the composite generator
+    generator_model_dir: str = ""
+    # Provenance: the watermark's secret key (empty: generated into data_dir on first
+    # start) and the C2PA signing chain (empty: an untrusted development chain).
+    watermark_key: str = field(default="", repr=False)
+    c2pa_chain: str = ""
+    c2pa_key: str = ""
+    c2pa_trust_anchors: str = ""
+    # Blobs: `local` (files under data_dir) or `s3://bucket/optional/prefix` on any
+    # S3-compatible endpoint; its credentials come from the AWS chain, never from here.
+    blob_store: str = "local"
+    s3_endpoint: str = ""
+    s3_region: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -34,6 +54,18 @@ class Settings:
             host=env.get("CONSENTRY_HOST", "127.0.0.1"),
             port=int(env.get("CONSENTRY_PORT", "8000")),
             processes=env.get("CONSENTRY_PROCESSES", "1") not in ("0", "false", "no"),
+            queue=env.get("CONSENTRY_QUEUE", "inprocess"),
+            queue_name=env.get("CONSENTRY_QUEUE_NAME", "consentry:jobs"),
+            clip_model=env.get("CONSENTRY_CLIP_MODEL", "ViT-B-32"),
+            clip_checkpoint=env.get("CONSENTRY_CLIP_CHECKPOINT", ""),
+            generator_model_dir=env.get("CONSENTRY_GENERATOR_MODEL_DIR", ""),
+            watermark_key=env.get("CONSENTRY_WATERMARK_KEY", ""),
+            c2pa_chain=env.get("CONSENTRY_C2PA_CHAIN", ""),
+            c2pa_key=env.get("CONSENTRY_C2PA_KEY", ""),
+            c2pa_trust_anchors=env.get("CONSENTRY_C2PA_TRUST_ANCHORS", ""),
+            blob_store=env.get("CONSENTRY_BLOB_STORE", "local"),
+            s3_endpoint=env.get("CONSENTRY_S3_ENDPOINT", ""),
+            s3_region=env.get("CONSENTRY_S3_REGION", ""),
         )
         settings.check()
         return settings
@@ -43,6 +75,30 @@ class Settings:
             raise ValueError(f"CONSENTRY_STORE must be one of {', '.join(STORES)}")
         if self.store == "postgres" and not self.pg_dsn:
             raise ValueError("CONSENTRY_STORE=postgres needs CONSENTRY_PG_DSN")
+        if self.queue not in QUEUES:
+            raise ValueError(f"CONSENTRY_QUEUE must be one of {', '.join(QUEUES)}")
+        if self.queue == "arq" and not self.redis_url:
+            raise ValueError("CONSENTRY_QUEUE=arq needs CONSENTRY_REDIS_URL")
+        if self.watermark_key and len(self.watermark_key.encode()) < 16:
+            raise ValueError("CONSENTRY_WATERMARK_KEY must be at least 16 bytes")
+        if bool(self.c2pa_chain) != bool(self.c2pa_key):
+            raise ValueError("CONSENTRY_C2PA_CHAIN and CONSENTRY_C2PA_KEY go together")
+        self.s3_location()
+        if self.s3_endpoint:
+            url = urlparse(self.s3_endpoint)
+            if url.scheme not in ("http", "https") or not url.hostname:
+                raise ValueError("CONSENTRY_S3_ENDPOINT must look like https://host[:port]")
+
+    def s3_location(self) -> tuple[str, str] | None:
+        """(bucket, key prefix) when blobs go to S3; None for local files."""
+        if self.blob_store == "local":
+            return None
+        url = urlparse(self.blob_store)
+        if url.scheme != "s3" or not _BUCKET.fullmatch(url.netloc) or url.query \
+                or url.fragment:
+            raise ValueError("CONSENTRY_BLOB_STORE must be `local` or "
+                             "`s3://bucket/optional/prefix` (bucket: 3-63 of a-z 0-9 . -)")
+        return url.netloc, url.path.strip("/")
 
     def event_store_env(self) -> dict[str, str]:
         """The eventsourcing library's configuration for the chosen store."""

@@ -14,6 +14,7 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.bootstrap import Container, bootstrap
+from adapters.job_queue import build_job_queue
 from adapters.lock import DataDirLock
 from adapters.read_side import ReadSide
 from api.controllers.admin import AdminController
@@ -21,18 +22,20 @@ from api.controllers.feed import FeedController, LikeController
 from api.controllers.generations import GenerationController
 from api.controllers.identity import CameoController, IdentityController
 from api.controllers.members import MemberController, RegistrationController
+from api.controllers.provenance import ProvenanceController
 from api.controllers.reports import ReportController
 from api.controllers.review import MyCasesController, ReviewController
 from api.controllers.rights import GrantController, RightsHolderController, WorkController
 from api.deps import container as container_of
 from api.errors import EXCEPTION_HANDLERS
 from api.ratelimit import RateLimits
+from domain.jobs import JobQueue
 
 CONTROLLERS: list[Any] = [
     RegistrationController, MemberController, CameoController, IdentityController,
     GenerationController, RightsHolderController, WorkController, GrantController,
     ReviewController, MyCasesController, ReportController, AdminController,
-    FeedController, LikeController,
+    FeedController, LikeController, ProvenanceController,
 ]
 
 
@@ -53,15 +56,30 @@ async def health(request: Request[Any, Any, Any]) -> Health:
                   read_models_at=runner.position if runner else 0)
 
 
-async def open_state(app: Litestar, container: Container) -> ReadSide:
-    """Attaches the write side and starts the read side (the lifespan does this; tests call
-    it directly, because an ASGI lifespan cannot span pytest's setup and teardown tasks)."""
-    read_side = ReadSide(container.settings, container.app)
+async def open_state(app: Litestar, container: Container, jobs: JobQueue | None = None
+                     ) -> ReadSide:
+    """Attaches the write side, starts the job queue (given, or the configured one) and
+    then the read side, whose dispatcher feeds the queue (the lifespan does this; tests
+    call it directly, because an ASGI lifespan cannot span pytest's setup and teardown
+    tasks). `close_state` undoes it in the reverse order."""
+    jobs = jobs if jobs is not None else build_job_queue(container)
+    await jobs.start()
+    read_side = ReadSide(container.settings, container.app, jobs=jobs)
     app.state["container"] = container
     app.state["read_side"] = read_side
+    app.state["jobs"] = jobs
     app.state["rate_limits"] = RateLimits(container.settings.redis_url)
     await read_side.start()
     return read_side
+
+
+async def close_state(app: Litestar) -> None:
+    """The dispatcher stops before the queue, and the job threads before the application
+    closes."""
+    if "read_side" in app.state:
+        await app.state["read_side"].close()
+    if "jobs" in app.state:
+        await app.state["jobs"].close()
 
 
 def create_app(container: Container | None = None) -> Litestar:
@@ -74,13 +92,11 @@ def create_app(container: Container | None = None) -> Litestar:
         if container is None and c.settings.store == "sqlite":
             lock = DataDirLock(c.settings.data_dir)
             lock.acquire()
-        read_side = None
         try:
-            read_side = await open_state(app, c)
+            await open_state(app, c)
             yield
         finally:
-            if read_side is not None:
-                await read_side.close()
+            await close_state(app)
             if container is None:
                 c.close()
             if lock is not None:

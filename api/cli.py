@@ -54,6 +54,25 @@ def _projections(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    """Runs the arq worker until SIGINT/SIGTERM (jobs under way are retried elsewhere)."""
+    import logging
+
+    settings = Settings.from_env()
+    if not settings.redis_url:
+        print("error: consentry worker needs CONSENTRY_REDIS_URL", file=sys.stderr)
+        return 2
+    from adapters.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    container = bootstrap(settings)
+    try:
+        run_worker(container, jobs=args.jobs, burst=args.burst)
+    finally:
+        container.close()
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="consentry", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -75,6 +94,10 @@ def parser() -> argparse.ArgumentParser:
     rebuild = projections_sub.add_parser("rebuild", help="replay the log into the read models")
     rebuild.add_argument("--view", action="append", help="only this view (repeatable)")
     projections.set_defaults(run=_projections)
+    worker = sub.add_parser("worker", help="run jobs from Redis (CONSENTRY_REDIS_URL)")
+    worker.add_argument("--jobs", type=int, default=1, help="jobs at a time (default 1)")
+    worker.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    worker.set_defaults(run=_worker)
     return top
 
 

@@ -50,6 +50,7 @@ class Generation(ConsentryAggregate):
         self.attempt = 0
         self.findings: dict[str, Any] = {}
         self.watermark_payload = ""
+        self.watermark_serial = ""
         self.published_digest = ""
         self.case_ids: list[UUID] = []
         self.scanned = False
@@ -103,6 +104,14 @@ class Generation(ConsentryAggregate):
             g.state = "scanned"
             g.scanned = True
             g.findings = dict(self.findings)
+
+    class SerialAssigned(ConsentryAggregate.Event):
+        """The watermark payload reserved for this generation (a SerialClaim holds it)."""
+
+        payload: str  # hex
+
+        def apply(self, g: Generation) -> None:
+            g.watermark_serial = self.payload
 
     class Watermarked(ConsentryAggregate.Event):
         payload: str
@@ -206,9 +215,21 @@ class Generation(ConsentryAggregate):
         self._in("rendered", action="scan")
         self._emit(self.Scanned, actor, findings=dict(findings))
 
+    def assign_serial(self, actor: Actor, payload: str) -> None:
+        """Once, before the watermark: the payload its video will carry."""
+        self._in("queued", "rendered", "scanned", "held", "pending_review",
+                 action="assign a watermark serial to")
+        self._require(not self.watermark_serial and not self.watermarked,
+                      "a watermark serial was already assigned")
+        self._emit(self.SerialAssigned, actor, payload=payload)
+
     def record_watermark(self, actor: Actor, payload: str, manifest_digest: str,
                          published_digest: str) -> None:
         self._in("scanned", action="watermark")
+        # The provenance lookup maps serials to generations: a video marked with anything
+        # else could not be traced back.
+        self._require(not self.watermark_serial or payload == self.watermark_serial,
+                      "the watermark payload must be the generation's serial")
         self._emit(self.Watermarked, actor, payload=payload, manifest_digest=manifest_digest,
                    published_digest=published_digest)
 

@@ -15,6 +15,8 @@ _IDEMPOTENCY = uuid5(_ROOT, "idempotency")
 _STAFF_NAME = uuid5(_ROOT, "staff-name")
 _LIKE = uuid5(_ROOT, "like")
 _FEED_PREFERENCES = uuid5(_ROOT, "feed-preferences")
+_MEDIA_CLAIM = uuid5(_ROOT, "verification-media")
+_WATERMARK_SERIAL = uuid5(_ROOT, "watermark-serial")
 
 
 def cameo_id(member_id: UUID) -> UUID:
@@ -47,3 +49,11 @@ def like_id(member_id: UUID, generation_id: UUID) -> UUID:
 
 def feed_preferences_id(member_id: UUID) -> UUID:
     return uuid5(_FEED_PREFERENCES, member_id.hex)
+
+
+def media_claim_id(media_digest: str) -> UUID:
+    return uuid5(_MEDIA_CLAIM, media_digest.lower())
+
+
+def watermark_serial_id(payload: bytes) -> UUID:
+    return uuid5(_WATERMARK_SERIAL, payload.hex())

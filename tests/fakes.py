@@ -12,6 +12,8 @@ from uuid import UUID
 from adapters.bootstrap import Container
 from domain.actors import SYSTEM, Actor, Role
 from domain.grant import GrantTerms
+from domain.jobs import Job
+from domain.media_scan import SafetyDecision, SafetyReport
 from domain.services import Consentry
 
 
@@ -79,6 +81,39 @@ class World:
         app.record_scan(WORKER, generation_id, {"faces": [], "works": [], "safety": []})
         app.record_watermark(WORKER, generation_id, "00ff00ff00ff", "b" * 64, "c" * 64)
         app.publish_generation(WORKER, generation_id)
+
+
+@dataclass
+class HeldJobs:
+    """A job queue that only records what it was given: for tests that drive the worker's
+    steps themselves (or run a recorded job when they choose)."""
+
+    jobs: list[Job] = field(default_factory=list)
+
+    async def enqueue(self, job: Job) -> bool:
+        if job in self.jobs:
+            return False
+        self.jobs.append(job)
+        return True
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass
+class ScriptedSafety:
+    """Answers what the test says. No safety classifier with real weights installs here, and
+    an unconfigured one holds every video (fail closed): journeys that must reach the feed
+    without a person use this stand-in, and say so."""
+
+    decision: SafetyDecision = SafetyDecision.ALLOW
+    configured: bool = True
+
+    def scan(self, frames: Any) -> SafetyReport:
+        return SafetyReport((("scripted", 1.0),), self.decision, True, "scripted-test")
 
 
 def event_count(container: Container) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Response, delete, get, post
+from litestar.concurrency import sync_to_thread
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
@@ -28,6 +29,7 @@ from api.schemas.generations import GenerationIn, GenerationOut, GenerationPage,
 from domain.actors import Role
 from domain.errors import NotFoundError
 from domain.gate.decision import redact
+from domain.generation import Generation
 from projections.generation_status import GenerationRow
 
 
@@ -102,6 +104,27 @@ class GenerationController(AuthenticatedController):
         if actor.role == Role.MEMBER and not mine:
             out.trace, out.rule_codes = [], []
         return out
+
+    @get("/{generation_id:uuid}/video", operation_id="getGenerationVideo",
+         media_type="video/mp4", responses={
+             200: ResponseSpec(bytes, description="the published MP4: watermarked, with its "
+                               "signed C2PA manifest", media_type="video/mp4")})
+    async def video(self, request: Req, actor: ActorDep,
+                    generation_id: FromPath[UUID]) -> Response[bytes]:
+        """The published file, to those who may see the generation. Only the watermarked
+        and signed file is ever served; a taken-down video only to staff."""
+        row = await views(request).generation_status.get(generation_id)
+        if row is None or not can_see(actor, row):
+            raise NotFoundError("Generation not found", id=str(generation_id))
+        c = container(request)
+        generation = await sync_to_thread(c.app.get, Generation, generation_id)
+        staff = actor.role in (Role.ADMIN, Role.REVIEWER)
+        if not generation.published_digest or not (staff or generation.state == "published"):
+            raise NotFoundError("This generation has no published video", id=str(generation_id))
+        data = await sync_to_thread(c.blobs.get, generation.published_digest)
+        return Response(data, media_type="video/mp4",
+                        headers={"Cache-Control": "private, max-age=60",
+                                 "ETag": f'"{generation.published_digest}"'})
 
     @delete("/{generation_id:uuid}", operation_id="deleteGeneration", status_code=200)
     async def delete_generation(self, request: Req, actor: ActorDep,

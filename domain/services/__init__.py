@@ -1,15 +1,16 @@
 """The application service: one eventsourcing `Application` whose methods are the commands,
 assembled from one module per area (access, members, consent, rights, generations, review,
-engagement)."""
+engagement, provenance)."""
 
 from __future__ import annotations
 
 from domain.prompts import PromptClassifier, SemanticWorkMatcher, WorkAliasIndex
 from domain.services.core import Clock, utc_now
 from domain.services.engagement import EngagementCommands
+from domain.services.provenance import ProvenanceCommands
 
 
-class Consentry(EngagementCommands):
+class Consentry(ProvenanceCommands, EngagementCommands):
     """Persistence comes from `env` (PERSISTENCE_MODULE: popo, sqlite or postgres); the
     prompt readers are ports, passed in by the composition root."""
 

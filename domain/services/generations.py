@@ -129,14 +129,17 @@ class GenerationCommands(RightsCommands):
                          semantic_matcher_configured=self.semantic_matcher.configured)
         return gate
 
-    def consent_failures(self, generation_id: UUID) -> tuple[str, ...]:
+    def consent_failures(self, generation_id: UUID,
+                         extra_work_ids: tuple[UUID, ...] = ()) -> tuple[str, ...]:
         """The consent rules a decided generation fails now (empty: its consents still
-        hold). Used when a consent is revoked and again before publication."""
+        hold). Used when a consent is revoked and again before publication; the worker adds
+        `extra_work_ids` for works it saw in the frames that the prompt did not name."""
         generation = self.get(Generation, generation_id)
         requester = self.get(Member, generation.requester_id)
+        works = tuple(dict.fromkeys((*generation.work_ids, *extra_work_ids)))
         gate = self._gate_input(requester, generation.prompt, generation.cameo_owner_ids,
                                 generation.seconds, generation.remix_of,
-                                recorded_work_ids=generation.work_ids)
+                                recorded_work_ids=works)
         return tuple(r.code for r in evaluate(gate).results
                      if r.code in CONSENT_RULES and r.outcome == "fail")
 

@@ -1,0 +1,369 @@
+"""The generation worker: an allowed request becomes a published video, a held one (a review
+case with the evidence) or a rejected one. Render → scan (faces, protected works, safety) →
+after-generation rules → watermark, visible mark, C2PA, read-back → consent re-check →
+publish. Every step is recorded as an event before the next one starts, so a retried or
+re-delivered job resumes where the last attempt stopped and adds nothing twice.
+
+Fail closed: a scanner that is not configured, raises or runs over its time yields a
+finding that holds the video for review; any other error is retried by the queue and, once
+the attempts are used up, `give_up` holds the generation with the error."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+from domain.actors import Actor, Role
+from domain.blobs import BlobStore
+from domain.errors import DomainError
+from domain.faces import FaceScanReport, FaceTemplate
+from domain.gate.post_rules import (
+    CONSENT_STILL_VALID,
+    PIPELINE_ERROR,
+    WATERMARK_READBACK,
+    evaluate_post,
+)
+from domain.generation import Generation
+from domain.generator import CameoReference, Generator, RenderRequest
+from domain.identity import Identity
+from domain.ids import identity_id
+from domain.jobs import Job
+from domain.member import Member
+from domain.provenance import ProvenanceClaim, ProvenanceSigner, Watermarker
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Frames = Any  # sampled frames: a list of (seconds, H x W x 3 uint8 RGB)
+
+
+class CameoFaces(Protocol):
+    """A cameo owner's enrolled face, opened with their data key for this job only."""
+
+    def template(self, member_id: UUID) -> FaceTemplate | None: ...
+
+    def reference(self, member_id: UUID) -> bytes | None:
+        """The reference face image (PNG), decrypted in memory; None once erased."""
+        ...
+
+
+class FaceScanner(Protocol):
+    @property
+    def configured(self) -> bool: ...
+
+    def scan_frames(self, frames: Frames, cameos: Mapping[str, FaceTemplate]
+                    ) -> FaceScanReport: ...
+
+
+class FrameScanner(Protocol):
+    """The protected-work scan and the safety classifier: sampled frames in, a report out
+    that `as_findings()` turns into the plain data recorded in `Generation.Scanned`."""
+
+    def scan(self, frames: Frames) -> Any: ...
+
+
+class VideoTools(Protocol):
+    def sample(self, mp4: bytes, fps: float) -> Frames: ...
+
+    def decode(self, mp4: bytes) -> tuple[Any, float]:
+        """All frames as one (N, H, W, 3) uint8 batch, and the frame rate."""
+        ...
+
+    def decode_luma(self, mp4: bytes) -> Any:
+        """All frames' luma planes, (N, H, W) uint8: what the watermark detector reads."""
+        ...
+
+    def encode(self, frames: Any, fps: float) -> bytes:
+        """H.264 yuv420p MP4 with faststart, for publication."""
+        ...
+
+    def jpeg(self, frame: Any) -> bytes: ...
+
+
+class VisibleMarker(Protocol):
+    def apply(self, frames: Any, handle: str, fps: float) -> Any: ...
+
+
+class StepTimeoutError(TimeoutError):
+    pass
+
+
+@dataclass
+class PipelineSettings:
+    width: int = 640
+    height: int = 360
+    fps: int = 24
+    sample_fps: float = 2.0
+    evidence_frames: int = 3
+    # Seconds each step may take before its result is discarded (the step's thread is
+    # left to finish; nothing it computes is recorded).
+    timeouts: dict[str, float] = field(default_factory=lambda: {
+        "render": 300.0, "faces": 120.0, "works": 120.0, "safety": 120.0,
+        "watermark": 300.0})
+
+
+@dataclass
+class PipelinePorts:
+    generator: Generator
+    blobs: BlobStore
+    cameo_faces: CameoFaces
+    faces: FaceScanner
+    works: FrameScanner
+    safety: FrameScanner
+    video: VideoTools
+    watermarker: Watermarker
+    signer: ProvenanceSigner
+    marker: VisibleMarker | None = None
+
+
+class GenerationPipeline:
+    """`app` is the Consentry application (its worker commands are idempotent per
+    generation and step). `handle` is the job handler; `give_up` the queue's last resort."""
+
+    def __init__(self, app: Any, ports: PipelinePorts,
+                 settings: PipelineSettings | None = None, worker: str | None = None) -> None:
+        self.app = app
+        self.ports = ports
+        self.settings = settings or PipelineSettings()
+        self.worker = worker or f"{socket.gethostname()}-{os.getpid()}"
+        self.actor = Actor(f"worker:{self.worker}", Role.WORKER)
+        self.stage_seconds: dict[str, float] = {}
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pipeline-step")
+
+    # -- the job -----------------------------------------------------------------------
+    def handle(self, job: Job, attempt: int) -> None:
+        generation_id = UUID(job.subject_id)
+        self.stage_seconds = {}
+        steps: dict[str, Callable[[Generation, int], None]] = {
+            "queued": self._render, "rendered": self._scan, "scanned": self._finish,
+            "watermarked": self._publish}
+        # One pass per step at most; a step that does not move the state (a hold, a
+        # rejection, someone else's takedown) ends the job.
+        for _ in range(len(steps)):
+            generation = self.app.get(Generation, generation_id)
+            step = steps.get(generation.state)
+            if step is None:
+                if generation.state == "rejected":
+                    self._delete_artifacts(generation)
+                return
+            step(generation, attempt)
+            if self.app.get(Generation, generation_id).state == generation.state:
+                return
+
+    def give_up(self, job: Job, error: BaseException) -> None:
+        """Fail closed: hold the generation for review with the error, never publish."""
+        try:
+            self.app.hold_generation(self.actor, UUID(job.subject_id), (PIPELINE_ERROR,),
+                                     {"error": f"{type(error).__name__}: {error}"[:500]},
+                                     "high")
+        except DomainError:
+            log.warning("could not hold %s after giving up", job.id, exc_info=True)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- steps -------------------------------------------------------------------------
+    def _render(self, g: Generation, attempt: int) -> None:
+        if self._consent_lost(g):
+            return
+        cameos = []
+        for owner_id in g.cameo_owner_ids:
+            face = self.ports.cameo_faces.reference(owner_id)
+            if face is None:  # erased since the decision: consent re-check catches it
+                self._reject(g, (CONSENT_STILL_VALID, "CAMEO-ENABLED"))
+                return
+            member = self.app.get(Member, owner_id)
+            cameos.append(CameoReference(str(owner_id), member.handle, face))
+        s = self.settings
+        request = RenderRequest(str(g.id), g.prompt, float(g.seconds), s.width, s.height, s.fps,
+                                tuple(cameos), seed=g.id.int & 0x7FFFFFFF)
+        clip = self._bounded("render", self.ports.generator.render, request)
+        digest = self.ports.blobs.put(clip.mp4, "video/mp4")
+        self.app.record_render(self.actor, g.id, digest, clip.frames, clip.seconds,
+                               f"{self.worker}/{self.ports.generator.name}", attempt)
+
+    def _scan(self, g: Generation, attempt: int) -> None:
+        frames = self._timed("decode", self.ports.video.sample,
+                             self.ports.blobs.get(g.artifact_digest), self.settings.sample_fps)
+        findings: dict[str, Any] = {"faces": self._face_findings(g, frames),
+                    "works": self._scanner_findings("works", self.ports.works, frames),
+                    "safety": self._scanner_findings("safety", self.ports.safety, frames),
+                    "frames_sampled": len(frames)}
+        self._license_work_matches(g, findings["works"])
+        decision = evaluate_post(findings)
+        findings["post_rules"] = decision.trace()
+        findings["evidence_frames"] = self._evidence(frames, findings) \
+            if decision.outcome != "allow" else []
+        self.app.record_scan(self.actor, g.id, findings)
+        self._after_scan(self.app.get(Generation, g.id), attempt)
+
+    def _after_scan(self, g: Generation, attempt: int) -> None:
+        decision = evaluate_post(g.findings)
+        if decision.outcome == "reject":
+            self._reject(g, decision.rule_codes)
+        elif decision.outcome == "review" and not g.approved_by_review:
+            self.app.hold_generation(
+                self.actor, g.id, decision.rule_codes,
+                {"post_rules": decision.trace(), "trace": list(g.trace),
+                 "frames": list(g.findings.get("evidence_frames", [])),
+                 "findings": {k: g.findings.get(k) for k in ("faces", "works", "safety")}},
+                "normal")
+
+    def _finish(self, g: Generation, attempt: int) -> None:
+        if evaluate_post(g.findings).outcome != "allow" and not g.approved_by_review:
+            self._after_scan(g, attempt)  # a crash between Scanned and the hold
+            return
+        if self._consent_lost(g):
+            return
+        payload = self.app.assign_watermark_serial(self.actor, g.id)
+        handle = self.app.get(Member, g.requester_id).handle
+        claim = ProvenanceClaim(str(g.id), payload, extra={"creator": handle})
+        signed = self._bounded("watermark", self._mark_and_sign, g, payload, handle, claim,
+                               timed=False)
+        if signed is None:
+            self.app.hold_generation(self.actor, g.id, (WATERMARK_READBACK,),
+                                     {"payload": payload.hex()}, "high")
+            return
+        digest = self.ports.blobs.put(signed, "video/mp4")
+        manifest = hashlib.sha256(repr(sorted(vars(claim).items())).encode()).hexdigest()
+        self.app.record_watermark(self.actor, g.id, payload.hex(), manifest, digest)
+
+    def _mark_and_sign(self, g: Generation, payload: bytes, handle: str,
+                       claim: ProvenanceClaim) -> bytes | None:
+        """Invisible mark, visible mark, H.264, read-back of both, C2PA; None when the
+        watermark or the manifest does not read back from the file to be published."""
+        p = self.ports
+        frames, fps = self._timed("decode", p.video.decode, p.blobs.get(g.artifact_digest))
+        marked = self._timed("watermark", p.watermarker.embed, frames, payload)
+        if p.marker is not None:
+            marked = self._timed("visible_mark", p.marker.apply, marked, handle, fps)
+        mp4 = self._timed("encode", p.video.encode, marked, fps)
+        reading = self._timed("readback", lambda: p.watermarker.detect(p.video.decode_luma(mp4)))
+        if reading.payload != payload:
+            return None
+        signed = self._timed("c2pa", p.signer.sign_bytes, mp4, claim)
+        record = p.signer.read_bytes(signed)
+        if not record.valid or record.generation_id != str(g.id):
+            return None
+        return signed
+
+    def _publish(self, g: Generation, attempt: int) -> None:
+        if not self._consent_lost(g):
+            self.app.publish_generation(self.actor, g.id)
+
+    # -- helpers -----------------------------------------------------------------------
+    def _consent_lost(self, g: Generation) -> bool:
+        """CONSENT-STILL-VALID: the consents the pre-gate relied on, evaluated again now."""
+        failures = self.app.consent_failures(g.id)
+        if failures:
+            self._reject(g, (CONSENT_STILL_VALID, *failures))
+        return bool(failures)
+
+    def _reject(self, g: Generation, rule_codes: Sequence[str]) -> None:
+        self.app.reject_generation(self.actor, g.id, tuple(rule_codes))
+        self._delete_artifacts(self.app.get(Generation, g.id))
+
+    def _delete_artifacts(self, g: Generation) -> None:
+        for digest in (g.artifact_digest, g.published_digest):
+            if digest:
+                self.ports.blobs.delete(digest)
+
+    def _face_findings(self, g: Generation, frames: Frames) -> dict[str, Any]:
+        faces = self.ports.faces
+        if not faces.configured:
+            return {"configured": False, "error": "", "tracks": []}
+        cameos: dict[str, FaceTemplate] = {}
+        for owner_id in g.cameo_owner_ids:
+            template = self.ports.cameo_faces.template(owner_id)
+            if template is not None:
+                cameos[str(identity_id(owner_id))] = template
+        try:
+            report = self._bounded("faces", faces.scan_frames, frames, cameos)
+        except Exception as exc:  # fail closed: recorded, and the rules hold the video
+            log.exception("face scan of %s failed", g.id)
+            return {"configured": True, "error": f"{type(exc).__name__}: {exc}"[:300],
+                    "tracks": []}
+        return {"configured": True, "error": "", "model_id": report.model_id,
+                "frames_sampled": report.frames_sampled,
+                "tracks": [self._track(t) for t in report.tracks]}
+
+    def _track(self, track: Any) -> dict[str, Any]:
+        return {"track_id": track.track_id, "verdict": str(track.verdict),
+                "first_seconds": round(track.first_seconds, 2),
+                "last_seconds": round(track.last_seconds, 2), "frames": track.frames,
+                "largest_face_px": round(track.largest_face_px, 1),
+                "candidates": [{"subject_id": c.subject_id,
+                                "member_id": self._member_of(c.subject_id),
+                                "distance": round(c.distance, 4), "decision": str(c.decision),
+                                "frames_matching": c.frames_matching, "is_cameo": c.is_cameo}
+                               for c in track.candidates]}
+
+    def _member_of(self, subject_id: str) -> str | None:
+        try:
+            identity = self.app.find(Identity, UUID(subject_id))
+        except ValueError:
+            return None
+        return str(identity.member_id) if identity is not None else None
+
+    def _scanner_findings(self, name: str, scanner: FrameScanner, frames: Frames
+                          ) -> dict[str, Any]:
+        try:
+            report = self._bounded(name, scanner.scan, frames)
+        except Exception as exc:
+            log.exception("%s scan failed", name)
+            return {"configured": True, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        findings: dict[str, Any] = report.as_findings()
+        return findings
+
+    def _license_work_matches(self, g: Generation, works: dict[str, Any]) -> None:
+        """A work seen in the frames is fine when the pre-gate already licensed it for this
+        request, or when a grant covers this requester for it now."""
+        for match in works.get("matches", []):
+            work_id = UUID(match["work_id"])
+            match["licensed"] = work_id in g.work_ids or not self.app.consent_failures(
+                g.id, extra_work_ids=(work_id,))
+
+    def _evidence(self, frames: Frames, findings: dict[str, Any]) -> list[str]:
+        """A few sampled frames for the reviewer: those where flagged faces appear first,
+        else evenly spaced ones."""
+        if not frames:
+            return []
+        wanted = [t["first_seconds"] for t in findings["faces"].get("tracks", [])
+                  if t["verdict"] in ("other_identity", "review")]
+        count = self.settings.evidence_frames
+        def nearest(seconds: float) -> Any:
+            return min(frames, key=lambda frame: abs(frame[0] - seconds))
+
+        picks = [nearest(s) for s in wanted[:count]] or [
+            frames[i * (len(frames) - 1) // max(1, count - 1)] for i in range(count)]
+        unique = {id(f): f for f in picks}.values()
+        return [self.ports.blobs.put(self.ports.video.jpeg(f[1]), "image/jpeg")
+                for f in unique]
+
+    def _timed(self, stage: str, fn: Callable[..., T], *args: Any) -> T:
+        started = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + (
+                time.perf_counter() - started)
+
+    def _bounded(self, step: str, fn: Callable[..., T], *args: Any, timed: bool = True) -> T:
+        """Runs a step with its time limit; over it, StepTimeoutError (its result, if it
+        ever comes, is dropped)."""
+        limit = self.settings.timeouts.get(step)
+        future = self._pool.submit(self._timed, step, fn, *args) if timed \
+            else self._pool.submit(fn, *args)
+        try:
+            return future.result(timeout=limit)
+        except FutureTimeout:
+            future.cancel()
+            raise StepTimeoutError(f"{step} took longer than {limit} s") from None

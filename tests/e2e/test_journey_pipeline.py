@@ -1,0 +1,144 @@
+"""Journeys 2, 3 and 5 with the worker running (the in-process queue, real face scan with
+dlib, PDQ work scan, watermark, visible mark, C2PA): members verify with videos of real
+faces, a video with both of them is published with no human step, a leaked face is blocked,
+an uncertain safety verdict waits in the review queue with its evidence, and a re-encoded,
+downscaled copy of a published video is traced back to its generation."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import cv2
+import numpy as np
+
+from domain.media_scan import SafetyDecision
+from inference.faces_dlib import DlibFaceAnalyzer
+from inference.generators import CompositeGenerator, LeakyGenerator
+from tests import face_media
+from tests.e2e.conftest import AnyLiveApi, LiveApi
+from tests.e2e.test_provenance import stripped_half_size_copy
+from tests.verification_media import verification_video
+
+
+@cache
+def analyzer() -> DlibFaceAnalyzer:
+    return DlibFaceAnalyzer()
+
+
+@cache
+def bea() -> np.ndarray:
+    """A second real person, far from the astronaut for dlib (Bea Hopper sits right at its
+    review distance from her): the fourth face from the left of insightface's group photo,
+    cut out with a margin and enlarged twice, as a close-up selfie would show her."""
+    group = face_media.group_photo()
+    face = sorted(analyzer().detect(group), key=lambda f: f.box.left)[3].box
+    pad = int(face.width)
+    top, left = max(0, int(face.top) - pad), max(0, int(face.left) - pad)
+    crop = group[top:int(face.bottom) + pad, left:int(face.right) + pad]
+    return cv2.resize(crop, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
+
+
+def face_png(photo: np.ndarray) -> bytes:
+    """The face with a margin, as a generator's reference would show it."""
+    box = analyzer().detect(photo)[0].box
+    pad = box.width * 0.6
+    top, left = max(0, int(box.top - pad)), max(0, int(box.left - pad))
+    crop = photo[top:int(box.bottom + pad), left:int(box.right + pad)]
+    ok, data = cv2.imencode(".png", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+    assert ok
+    return bytes(data)
+
+
+async def verified_member(live: AnyLiveApi, handle: str, photo: np.ndarray, seed: int
+                          ) -> tuple[str, str]:
+    """Registers and verifies through the API; the worker decides on the video."""
+    member_id, token = await live.member(handle, verified=False)
+    challenge = await live.call("POST", "/identity/verifications", token, expect=201)
+    media = verification_video(photo, analyzer(), challenge["directions"], seed=seed)
+    await live.call("POST", challenge["upload_to"], token, expect=202, content=media,
+                    headers={"content-type": "video/mp4"})
+    await live.settle()
+    me = await live.call("GET", "/identity", token)
+    assert me["verified"], me
+    return member_id, token
+
+
+async def generate(live: AnyLiveApi, token: str, prompt: str, cameos: list[str]) -> dict[str, Any]:
+    requested = await live.call("POST", "/generations", token, expect=201,
+                                json={"prompt": prompt, "cameo_owner_ids": cameos,
+                                      "seconds": 3})
+    await live.settle()
+    generation: dict[str, Any] = await live.call(
+        "GET", f"/generations/{requested['generation_id']}", token)
+    return generation
+
+
+async def test_two_mutual_cameos_are_published_watermarked_and_traced_back(live: LiveApi):
+    ada, ada_token = await verified_member(live, "ada", face_media.astronaut(), seed=1)
+    bea_id, bea_token = await verified_member(live, "bea", bea(), seed=2)
+    for token in (ada_token, bea_token):
+        await live.call("POST", "/cameo/enable", token, json={"permission": "mutuals"})
+    await live.call("POST", f"/members/{bea_id}/follow", ada_token)
+    await live.call("POST", f"/members/{ada}/follow", bea_token)
+
+    video = await generate(live, ada_token, "two friends on a sunny beach", [ada, bea_id])
+    assert video["state"] == "published", video
+
+    # in bea's feed and her appearances, and its file is served to her
+    feed = await live.call("GET", "/feed", bea_token)
+    assert video["id"] in [item["generation_id"] for item in feed["items"]]
+    response = await live.client.get(f"/generations/{video['id']}/video",
+                                     headers=live.auth(bea_token))
+    assert response.status_code == 200 and response.headers["content-type"] == "video/mp4"
+    published = response.content
+
+    # journey 5: the signed file, then a re-encoded half-size copy without its metadata
+    for upload in (published, stripped_half_size_copy(published)):
+        found = await live.call("POST", "/provenance", content=upload,
+                                headers={"content-type": "video/mp4"})
+        assert found["found"] and found["generation"]["id"] == video["id"], found
+        assert found["generation"]["state"] == "published"
+
+
+async def test_a_verified_person_leaked_into_the_video_is_blocked(live: LiveApi):
+    """Journey 3: the prompt names nobody, yet the output shows Bea, who never agreed."""
+    _, ada_token = await verified_member(live, "ada", face_media.astronaut(), seed=3)
+    await verified_member(live, "bea", bea(), seed=4)
+    live.generator.inner = LeakyGenerator(CompositeGenerator(), face_png(bea()))
+
+    video = await generate(live, ada_token, "a quiet walk in the forest", [])
+
+    assert video["state"] == "rejected", video
+    assert "FACE-NOT-OTHERS" in video["rule_codes"]
+    response = await live.client.get(f"/generations/{video['id']}/video",
+                                     headers=live.auth(ada_token))
+    assert response.status_code == 404
+
+
+async def test_an_uncertain_verdict_waits_for_a_reviewer_with_its_evidence(live: LiveApi):
+    _, ada_token = await verified_member(live, "ada", face_media.astronaut(), seed=5)
+    live.safety.decision = SafetyDecision.REVIEW
+
+    video = await generate(live, ada_token, "a storm over the sea at night", [])
+    assert video["state"] == "held", video
+
+    reviewer = (await live.call("POST", "/admin/staff", live.admin, expect=201,
+                                json={"name": "rita", "role": "reviewer"}))["secret"]
+    queue = await live.call("GET", "/review/cases?available=true", reviewer)
+    [listed] = queue["items"]
+    case_id = listed["id"]
+    await live.call("POST", f"/review/cases/{case_id}/claim", reviewer)
+    case = await live.call("GET", f"/review/cases/{case_id}", reviewer)
+    assert case["subject_id"] == video["id"]
+    evidence = case["evidence"]
+    assert evidence["frames"], "sampled frames for the reviewer"
+    assert {r["code"]: r["outcome"] for r in evidence["post_rules"]}["SAFETY"] == "review"
+    assert evidence["trace"], "the pre-generation decision trace"
+
+    live.safety.decision = SafetyDecision.ALLOW
+    await live.call("POST", f"/review/cases/{case_id}/decision", reviewer,
+                    json={"decision": "approve", "policy_code": "OK-1"})
+    await live.settle()
+    assert (await live.call("GET", f"/generations/{video['id']}", ada_token))["state"] \
+        == "published"
