@@ -1,5 +1,5 @@
 """Blobs as files under the data directory, named by their SHA-256 digest (the embedded
-default's blob store; production can put an object store behind the same port)."""
+default's blob store; production uses an S3-compatible bucket, adapters/blob_store_s3.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from domain.blobs import BlobNotFoundError, check_digest
+from adapters.settings import Settings
+from domain.blobs import BlobNotFoundError, BlobStore, check_digest
 
 
 class LocalFileBlobStore:
@@ -70,3 +71,18 @@ class LocalFileBlobStore:
         except FileNotFoundError:
             return False
         return True
+
+
+def build_blob_store(settings: Settings) -> BlobStore:
+    """The store the settings choose: an S3-compatible bucket (checked at start), else files
+    under the data directory (a temporary one for `store=memory`, where nothing outlives it)."""
+    location = settings.s3_location()
+    if location is not None:
+        from adapters.blob_store_s3 import S3BlobStore
+
+        bucket, prefix = location
+        return S3BlobStore(bucket, prefix=prefix, endpoint_url=settings.s3_endpoint or None,
+                           region=settings.s3_region or None)
+    if settings.store == "memory":
+        return LocalFileBlobStore.temporary()
+    return LocalFileBlobStore(settings.data_dir / "blobs")
