@@ -102,21 +102,14 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
                      verification_handler=faces.verification)
 
 
-def _work_aliases(app: Consentry, batch: int = 1000) -> Iterator[tuple[UUID, tuple[str, ...]]]:
+def _work_aliases(app: Consentry) -> Iterator[tuple[UUID, tuple[str, ...]]]:
     """Works that are registered and not withdrawn, in log order, read in bulk."""
     live: dict[UUID, tuple[str, ...]] = {}
-    start = 1
-    while True:
-        notes = app.recorder.select_notifications(start, batch, topics=WORK_TOPICS)
-        for note in notes:
-            event = app.mapper.to_domain_event(note)
-            if isinstance(event, Work.Registered):
-                live[event.originator_id] = event.aliases
-            else:
-                live.pop(event.originator_id, None)
-        if len(notes) < batch:
-            break
-        start = notes[-1].id + 1
+    for _, event in app.events_since(0, WORK_TOPICS):
+        if isinstance(event, Work.Registered):
+            live[event.originator_id] = event.aliases
+        else:
+            live.pop(event.originator_id, None)
     yield from live.items()
 
 

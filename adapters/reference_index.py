@@ -52,14 +52,10 @@ class ReferenceIndexFollower:
         self._lock = threading.Lock()
 
     def _events(self) -> Iterable[Any]:
-        while True:
-            notes = self.app.recorder.select_notifications(self.position + 1, self.batch,
-                                                           topics=REFERENCE_TOPICS)
-            for note in notes:
-                yield self.app.mapper.to_domain_event(note)
-                self.position = note.id
-            if len(notes) < self.batch:
-                return
+        for position, event in self.app.events_since(self.position, REFERENCE_TOPICS,
+                                                     self.batch):
+            yield event
+            self.position = position
 
     def rebuild(self) -> int:
         """Replaces the indexes' content with the live references in the log; returns how

@@ -7,7 +7,7 @@ import contextlib
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -84,6 +84,18 @@ class CoreApplication(Application):
                 cache.put(aggregate.id, aggregate)
         self._positions.last = position
         return position
+
+    def events_since(self, position: int, topics: Sequence[str], batch: int = 1000
+                     ) -> Iterator[tuple[int, Any]]:
+        """(log position, event) for the events of `topics` recorded after `position`, read
+        in bulk: how the indexes that follow the log (aliases, faces, references) catch up."""
+        while True:
+            notes = self.recorder.select_notifications(position + 1, batch, topics=topics)
+            for note in notes:
+                position = note.id
+                yield note.id, self.mapper.to_domain_event(note)
+            if len(notes) < batch:
+                return
 
     def last_position(self) -> int:
         """The log position of the last events this thread saved: read models that have

@@ -9,7 +9,6 @@ import threading
 from collections.abc import Iterable
 from uuid import UUID
 
-from eventsourcing.application import Application
 from eventsourcing.utils import get_topic
 
 from domain.actors import Actor
@@ -39,7 +38,7 @@ class FaceIndexFollower:
     and the shredding is completed by the next start (or the next catch-up anywhere):
     each step is idempotent, and the position moves only once all of them succeeded."""
 
-    def __init__(self, app: Application, index: FaceIndex, sealer: TemplateSealer,
+    def __init__(self, app: CoreApplication, index: FaceIndex, sealer: TemplateSealer,
                  blobs: BlobStore, batch: int = 1000) -> None:
         self.app = app
         self.index = index
@@ -75,23 +74,17 @@ class FaceIndexFollower:
         """Per identity, the sealed template to index (None: drop it), and the erasures."""
         changes: dict[str, bytes | None] = {}
         erased: list[Identity.Erased] = []
-        while True:
-            notes = self.app.recorder.select_notifications(position + 1, self.batch,
-                                                           topics=TOPICS)
-            for note in notes:
-                event = self.app.mapper.to_domain_event(note)
-                subject = str(event.originator_id)
-                if isinstance(event, Identity.Verified):
-                    # A template of another model waits for re-enrolment, out of the index.
-                    changes[subject] = event.template_ciphertext \
-                        if event.model_id == self.index.model_id else None
-                elif isinstance(event, Identity.Erased):
-                    changes[subject] = None
-                    erased.append(event)
-            if notes:
-                position = notes[-1].id
-            if len(notes) < self.batch:
-                return position, changes, erased
+        last = position
+        for last, event in self.app.events_since(position, TOPICS, self.batch):  # noqa: B007
+            subject = str(event.originator_id)
+            if isinstance(event, Identity.Verified):
+                # A template of another model waits for re-enrolment, out of the index.
+                changes[subject] = event.template_ciphertext \
+                    if event.model_id == self.index.model_id else None
+            elif isinstance(event, Identity.Erased):
+                changes[subject] = None
+                erased.append(event)
+        return last, changes, erased
 
     def _open(self, changes: dict[str, bytes | None]) -> dict[str, FaceTemplate | None]:
         opened: dict[str, FaceTemplate | None] = {}
