@@ -143,7 +143,10 @@ class Generation(ConsentryAggregate):
         case_id: UUID
 
         def apply(self, g: Generation) -> None:
-            g.approved_by_review = True
+            # A person's approval covers what they were shown: the scan's findings when it
+            # came after the scan; before it (a pre-gate review, a worker error), nothing
+            # the scanners will find later.
+            g.approved_by_review = g.scanned
             g.state = g.resume_state()
 
     class Restricted(ConsentryAggregate.Event):
@@ -155,7 +158,7 @@ class Generation(ConsentryAggregate):
         def apply(self, g: Generation) -> None:
             g.restricted = True
             if g.state == "held":
-                g.approved_by_review = True
+                g.approved_by_review = g.scanned
                 g.state = g.resume_state()
 
     class CaseLinked(ConsentryAggregate.Event):

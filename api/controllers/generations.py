@@ -119,7 +119,8 @@ class GenerationController(AuthenticatedController):
         c = container(request)
         generation = await sync_to_thread(c.app.get, Generation, generation_id)
         staff = actor.role in (Role.ADMIN, Role.REVIEWER)
-        if not generation.published_digest or not (staff or generation.state == "published"):
+        if not generation.published_digest or generation.state == "deleted" \
+                or not (staff or generation.state == "published"):
             raise NotFoundError("This generation has no published video", id=str(generation_id))
         data = await sync_to_thread(c.blobs.get, generation.published_digest)
         return Response(data, media_type="video/mp4",

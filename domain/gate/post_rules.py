@@ -26,6 +26,7 @@ SAFETY = "SAFETY"
 WATERMARK_READBACK = "WATERMARK-READBACK"
 CONSENT_STILL_VALID = "CONSENT-STILL-VALID"
 PIPELINE_ERROR = "PIPELINE-ERROR"
+EMBEDDING_UNCHECKED = "embedding"
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,9 @@ def work_visual(findings: dict[str, Any]) -> RuleResult:
     broken = _unusable(works, "protected-work scan")
     if broken:
         return RuleResult(WORK_VISUAL, REVIEW, broken)
+    if not works.get("frames_usable", 1) and EMBEDDING_UNCHECKED in works.get("unchecked", ()):
+        # PDQ skipped every frame (too plain to hash) and nothing else looked.
+        return RuleResult(WORK_VISUAL, REVIEW, {"reason": "no frame could be checked"})
     unlicensed = [m for m in works.get("matches", []) if not m.get("licensed")]
     matched = sorted({m["work_id"] for m in unlicensed if m.get("decision") == "match"})
     near = sorted({m["work_id"] for m in unlicensed if m.get("decision") == "review"})

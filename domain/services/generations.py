@@ -17,6 +17,7 @@ from domain.errors import (
 )
 from domain.gate import CameoFacts, GateInput, GrantFacts, RequesterFacts, WorkFacts, evaluate
 from domain.gate.facts import RemixFacts
+from domain.gate.rules import work_licence_check
 from domain.generation import Generation
 from domain.grant import Grant
 from domain.identity import Identity
@@ -129,19 +130,34 @@ class GenerationCommands(RightsCommands):
                          semantic_matcher_configured=self.semantic_matcher.configured)
         return gate
 
-    def consent_failures(self, generation_id: UUID,
-                         extra_work_ids: tuple[UUID, ...] = ()) -> tuple[str, ...]:
+    def consent_failures(self, generation_id: UUID) -> tuple[str, ...]:
         """The consent rules a decided generation fails now (empty: its consents still
-        hold). Used when a consent is revoked and again before publication; the worker adds
-        `extra_work_ids` for works it saw in the frames that the prompt did not name."""
-        generation = self.get(Generation, generation_id)
+        hold). Used when a consent is revoked, to take down what depends on it."""
+        return self.consent_now(generation_id)[0]
+
+    def consent_now(self, generation_id: UUID) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The consent rules of a decided generation evaluated again on current consent:
+        (those that fail, those that now need a person). The worker asks before marking
+        and again before publishing (CONSENT-STILL-VALID)."""
+        results = evaluate(self._decided_gate_input(self.get(Generation, generation_id))).results
+        consent = [r for r in results if r.code in CONSENT_RULES]
+        return (tuple(r.code for r in consent if r.outcome == "fail"),
+                tuple(r.code for r in consent if r.outcome == "review"))
+
+    def work_licence_now(self, generation_id: UUID, work_id: UUID) -> str:
+        """Whether a grant covers this generation for a work the worker saw in its frames
+        (the prompt may not have named it): "pass", "review" or "fail"."""
+        gate = self._decided_gate_input(self.get(Generation, generation_id))
+        work = self._work_facts(work_id, (), gate.now, inherited=False)
+        if work is None:
+            return "fail"
+        return work_licence_check(work, gate, "generate")[0]
+
+    def _decided_gate_input(self, generation: Generation) -> GateInput:
         requester = self.get(Member, generation.requester_id)
-        works = tuple(dict.fromkeys((*generation.work_ids, *extra_work_ids)))
-        gate = self._gate_input(requester, generation.prompt, generation.cameo_owner_ids,
+        return self._gate_input(requester, generation.prompt, generation.cameo_owner_ids,
                                 generation.seconds, generation.remix_of,
-                                recorded_work_ids=works)
-        return tuple(r.code for r in evaluate(gate).results
-                     if r.code in CONSENT_RULES and r.outcome == "fail")
+                                recorded_work_ids=generation.work_ids)
 
     def take_down_all(self, causes: dict[UUID, dict[str, str]]) -> list[UUID]:
         """Takes down every generation in `causes` that is still live, in one transaction

@@ -16,8 +16,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
@@ -136,7 +135,6 @@ class GenerationPipeline:
         self.worker = worker or f"{socket.gethostname()}-{os.getpid()}"
         self.actor = Actor(f"worker:{self.worker}", Role.WORKER)
         self.stage_seconds: dict[str, float] = {}
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pipeline-step")
 
     # -- the job -----------------------------------------------------------------------
     def handle(self, job: Job, attempt: int) -> None:
@@ -168,11 +166,11 @@ class GenerationPipeline:
             log.warning("could not hold %s after giving up", job.id, exc_info=True)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Nothing to release: each step's thread ends with the step."""
 
     # -- steps -------------------------------------------------------------------------
     def _render(self, g: Generation, attempt: int) -> None:
-        if self._consent_lost(g):
+        if not self._consent_holds(g):
             return
         cameos = []
         for owner_id in g.cameo_owner_ids:
@@ -200,8 +198,9 @@ class GenerationPipeline:
         self._license_work_matches(g, findings["works"])
         decision = evaluate_post(findings)
         findings["post_rules"] = decision.trace()
+        # Frames for the reviewer only: a rejected video keeps no pictures of anyone.
         findings["evidence_frames"] = self._evidence(frames, findings) \
-            if decision.outcome != "allow" else []
+            if decision.outcome == "review" else []
         self.app.record_scan(self.actor, g.id, findings)
         self._after_scan(self.app.get(Generation, g.id), attempt)
 
@@ -218,10 +217,11 @@ class GenerationPipeline:
                 "normal")
 
     def _finish(self, g: Generation, attempt: int) -> None:
-        if evaluate_post(g.findings).outcome != "allow" and not g.approved_by_review:
+        outcome = evaluate_post(g.findings).outcome
+        if outcome == "reject" or (outcome == "review" and not g.approved_by_review):
             self._after_scan(g, attempt)  # a crash between Scanned and the hold
             return
-        if self._consent_lost(g):
+        if not self._consent_holds(g):
             return
         payload = self.app.assign_watermark_serial(self.actor, g.id)
         handle = self.app.get(Member, g.requester_id).handle
@@ -256,23 +256,32 @@ class GenerationPipeline:
         return signed
 
     def _publish(self, g: Generation, attempt: int) -> None:
-        if not self._consent_lost(g):
+        if self._consent_holds(g):
             self.app.publish_generation(self.actor, g.id)
 
     # -- helpers -----------------------------------------------------------------------
-    def _consent_lost(self, g: Generation) -> bool:
-        """CONSENT-STILL-VALID: the consents the pre-gate relied on, evaluated again now."""
-        failures = self.app.consent_failures(g.id)
+    def _consent_holds(self, g: Generation) -> bool:
+        """CONSENT-STILL-VALID: the consent rules of the pre-gate evaluated again on
+        current consent. A failure rejects; a rule that now needs a person (and did not
+        when a person last looked) holds."""
+        failures, reviews = self.app.consent_now(g.id)
         if failures:
             self._reject(g, (CONSENT_STILL_VALID, *failures))
-        return bool(failures)
+            return False
+        new = tuple(code for code in reviews if code not in g.rule_codes)
+        if new:
+            self.app.hold_generation(self.actor, g.id, (CONSENT_STILL_VALID, *new),
+                                     {"rules": list(new), "trace": list(g.trace)}, "normal")
+            return False
+        return True
 
     def _reject(self, g: Generation, rule_codes: Sequence[str]) -> None:
         self.app.reject_generation(self.actor, g.id, tuple(rule_codes))
         self._delete_artifacts(self.app.get(Generation, g.id))
 
     def _delete_artifacts(self, g: Generation) -> None:
-        for digest in (g.artifact_digest, g.published_digest):
+        for digest in (g.artifact_digest, g.published_digest,
+                       *g.findings.get("evidence_frames", ())):
             if digest:
                 self.ports.blobs.delete(digest)
 
@@ -328,8 +337,11 @@ class GenerationPipeline:
         request, or when a grant covers this requester for it now."""
         for match in works.get("matches", []):
             work_id = UUID(match["work_id"])
-            match["licensed"] = work_id in g.work_ids or not self.app.consent_failures(
-                g.id, extra_work_ids=(work_id,))
+            licence = "pass" if work_id in g.work_ids \
+                else self.app.work_licence_now(g.id, work_id)
+            match["licensed"] = licence == "pass"
+            if licence == "review" and match.get("decision") == "match":
+                match["decision"] = "review"  # a grant that needs a person to apply it
 
     def _evidence(self, frames: Frames, findings: dict[str, Any]) -> list[str]:
         """A few sampled frames for the reviewer: those where flagged faces appear first,
@@ -360,10 +372,15 @@ class GenerationPipeline:
         """Runs a step with its time limit; over it, StepTimeoutError (its result, if it
         ever comes, is dropped)."""
         limit = self.settings.timeouts.get(step)
-        future = self._pool.submit(self._timed, step, fn, *args) if timed \
-            else self._pool.submit(fn, *args)
+        # A thread of its own: the limit counts from the step's start, and a step that
+        # overran (and keeps running) takes no capacity from the next one.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pipeline-{step}")
         try:
-            return future.result(timeout=limit)
-        except FutureTimeout:
-            future.cancel()
-            raise StepTimeoutError(f"{step} took longer than {limit} s") from None
+            future = pool.submit(self._timed, step, fn, *args) if timed \
+                else pool.submit(fn, *args)
+            done, _ = wait([future], timeout=limit)
+            if not done:
+                raise StepTimeoutError(f"{step} took longer than {limit} s")
+            return future.result()
+        finally:
+            pool.shutdown(wait=False)

@@ -105,6 +105,13 @@ class ReviewCommands(GenerationCommands):
             if generation.removed_by_review or (state == "held" and decision == "approve"):
                 generation.approve(actor, case.id)
             elif state == "taken_down" and generation.takedown_cause.get("kind") == "review":
+                # Consent withdrawn while it was down keeps it down: an appeal is about the
+                # reviewer's judgement, not about the consents that have gone since.
+                failures = self.consent_failures(generation.id)
+                if failures:
+                    raise InvalidTransitionError(
+                        "consent this video relied on was withdrawn since it was removed; it "
+                        "cannot be restored", rules=list(failures))
                 generation.restore(actor, case.id)
             if decision == "restrict" and generation.state not in (*FINAL, "taken_down"):
                 generation.restrict(actor, case.id, policy_code)  # releases a held one too

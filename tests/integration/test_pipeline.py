@@ -319,3 +319,74 @@ def test_giving_up_after_errors_holds_the_generation_instead_of_dropping_it(rig:
     assert g.state == "held"
     case = rig.app.get(ReviewCase, g.case_ids[-1])
     assert "PIPELINE-ERROR" in case.reason and "GPU" in case.evidence["error"]
+
+
+def test_an_approval_before_the_scan_does_not_waive_what_the_scanners_find_later(rig: Rig):
+    """A worker error held it before any scan; the reviewer's approval covers that error,
+    not the findings of scanners that had not run yet."""
+    generation_id = rig.request()
+    rig.pipeline.give_up(Job(GENERATE, str(generation_id)), RuntimeError("GPU gone"))
+    g = rig.app.get(Generation, generation_id)
+    g.approve(rig.world.admin, g.case_ids[-1])
+    rig.app.commit(g)
+    rig.ports.safety = Scanner({"configured": False, "error": "", "labels": {}})
+    g = rig.run(generation_id)
+    assert g.state == "held" and not g.watermarked
+
+
+def test_a_rejected_video_keeps_no_frames_of_anyone(rig: Rig):
+    stranger = rig.world.member("fay")
+    rig.ports.faces.people = [(str(identity_id(UUID(stranger.id))), TrackVerdict.OTHER_IDENTITY)]
+    def files() -> set[Any]:
+        return {p for p in rig.container.blobs.root.rglob("*")  # type: ignore[attr-defined]
+                if p.is_file()}
+
+    before = files()
+    g = rig.run(rig.request())
+    assert g.state == "rejected" and g.findings["evidence_frames"] == []
+    assert files() == before
+
+
+def test_consent_that_now_needs_a_person_holds_the_video_before_it_is_marked(rig: Rig):
+    generation_id = rig.request("friends at a knife fight", cameos=(rig.friend,))
+    rig.ports.faces.people = [(str(identity_id(UUID(rig.friend.id))), TrackVerdict.CAMEO)]
+    original = rig.ports.safety.scan
+
+    def restrict_then_scan(frames: Any) -> Report:
+        # the owner forbids a category the prompt only might touch: the gate says review
+        rig.app.set_cameo_restrictions(rig.friend, ("violence",), "")
+        return original(frames)
+
+    rig.ports.safety.scan = restrict_then_scan  # type: ignore[method-assign]
+    g = rig.run(generation_id)
+    assert g.state == "held" and not g.watermarked  # "knife" only might be violence
+    reason = rig.app.get(ReviewCase, g.case_ids[-1]).reason
+    assert "CONSENT-STILL-VALID" in reason and "CAMEO-RESTRICTIONS" in reason
+
+
+def test_a_scanner_raising_timeout_error_is_its_failure_not_a_step_timeout(rig: Rig):
+    @dataclass
+    class Slow:
+        def scan(self, frames: Any) -> Report:
+            raise TimeoutError("the model server did not answer")
+
+    rig.ports.safety = Slow()
+    g = rig.run(rig.request())
+    assert g.state == "held"
+    assert "did not answer" in g.findings["safety"]["error"]
+
+
+def test_a_step_over_its_time_limit_holds_instead_of_waiting(rig: Rig):
+    import time as clock
+
+    @dataclass
+    class Stuck:
+        def scan(self, frames: Any) -> Report:
+            clock.sleep(1.0)
+            return Report(ALLOW)
+
+    rig.ports.safety = Stuck()
+    rig.pipeline.settings.timeouts["safety"] = 0.1
+    g = rig.run(rig.request())
+    assert g.state == "held"
+    assert "longer than 0.1 s" in g.findings["safety"]["error"]

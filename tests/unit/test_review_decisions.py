@@ -91,6 +91,25 @@ def test_approving_a_report_never_restores_a_video_a_revocation_took_down(
     assert app.get(Generation, gid).state == "taken_down"
 
 
+def test_an_appeal_cannot_restore_a_video_whose_cameo_consent_went_while_it_was_down(
+        container: Container, world: World):
+    app = container.app
+    author, friend, reporter = world.member(), world.member(cameo="mutuals"), world.member()
+    world.mutuals(author, friend)
+    gid = UUID(app.request_generation(author, "a beach", (UUID(friend.id),), 5)
+               ["generation_id"])
+    world.publish(gid)
+    case_id = UUID(app.file_report(reporter, gid, "spam")["case_id"])
+    app.claim_case(FIRST, case_id)
+    app.decide_case(FIRST, case_id, "remove", "SPAM-1")
+    app.disable_cameo(friend)  # nothing to take down: it is down already
+    app.appeal_case(author, case_id, "it was not spam")
+    app.claim_case(SECOND, case_id)
+    with pytest.raises(InvalidTransitionError, match="consent"):
+        app.decide_appeal(SECOND, case_id, "approve", "OK-1")
+    assert app.get(Generation, gid).state == "taken_down"
+
+
 def test_a_reviewer_linked_to_the_authors_account_cannot_touch_the_case(
         container: Container, world: World):
     app = container.app
