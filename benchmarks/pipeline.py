@@ -193,8 +193,18 @@ def bare_stages(c: Container, artifact: bytes, marked_frames: np.ndarray, fps: f
         with c2pa.Signer.from_info(info) as signer, c2pa.Builder.from_json(manifest) as b:
             b.sign(signer, "video/mp4", io.BytesIO(encoded), io.BytesIO())
 
-    sign_bare()  # the first signature loads the library's state; both sides are warm
-    timed("c2pa", sign_bare)
+    # Signing takes milliseconds, so one call per clip says little: the adapter call the
+    # pipeline makes and the bare library calls, 15 each, interleaved, medians.
+    ours: list[float] = []
+    bare: list[float] = []
+    for _ in range(15):
+        for samples, fn in ((ours, lambda: c.signer.sign_bytes(encoded, claim)),
+                            (bare, sign_bare)):
+            started = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - started)
+    times["c2pa"] = statistics.median(bare)
+    times["c2pa_adapter"] = statistics.median(ours)
     return times
 
 
@@ -272,20 +282,25 @@ def main() -> None:
                                   "visible_mark", "encode", "readback", "c2pa")}
         bare_stage = {name: statistics.median(b.get(name, 0.0) for b in bare)
                       for name in bare[0]}
+        # The C2PA stage is compared call for call (see bare_stages).
+        signing = {"c2pa": bare_stage.pop("c2pa_adapter")}
+        other = statistics.median(t - sum(r[1].values()) for t, r in zip(totals, runs,
+                                                                          strict=True))
         total = statistics.median(totals)
         gate = total - per_stage["render"]
         rows, worst = [], 0.0
         for name, seconds in per_stage.items():
             b = bare_stage.get(name)
-            ratio = seconds / b if b else None
+            ratio = signing.get(name, seconds) / b if b else None
             if ratio is not None:
                 worst = max(worst, ratio)
             note = {"safety": "stand-in (no weights)", "render": "generator",
-                    "visible_mark": "ours, no peer"}.get(name, "")
+                    "visible_mark": "ours, no peer",
+                    "c2pa": f"ratio: 15 calls each, adapter {signing['c2pa'] * 1000:.1f} ms"
+                    }.get(name, "")
             rows.append([name, seconds * 1000, (b or 0.0) * 1000 if b else "-",
                          f"{ratio:.2f}" if ratio else "-", note])
-        rows.append(["other (events, blobs, bookkeeping)",
-                     (total - sum(per_stage.values())) * 1000, "-", "-", ""])
+        rows.append(["other (events, blobs, bookkeeping)", other * 1000, "-", "-", ""])
         rows.append(["total", total * 1000, "-", "-", ""])
         core_note = "all cores" if args.all_cores else "one core"
         print(f"{args.seconds} s clip, 640x360 at 24 fps, two cameos ({len(tracks)} face "
