@@ -16,6 +16,7 @@ from adapters.bootstrap import Container
 from adapters.read_side import ReadSide, Views
 from domain.actors import Actor, Role
 from domain.errors import AuthenticationError, PermissionDeniedError, ValidationError
+from domain.generation import Generation
 from domain.services import Consentry
 
 T = TypeVar("T")
@@ -92,3 +93,17 @@ class AuthenticatedController(Controller):
 
     dependencies = {"actor": Provide(current_actor)}
     security = [{"bearer": []}]
+
+
+async def delete_with_files(request: Req, actor: Actor, generation_id: UUID) -> str:
+    """Records the deletion, then removes the video's files (render, published file,
+    evidence frames): a person deleting a video that features them wants it gone, not
+    hidden. The worker skips a deleted generation, so nothing writes them again."""
+    c = container(request)
+    state = await command(request, c.app.delete_generation, actor, generation_id)
+    generation = await sync_to_thread(c.app.get, Generation, generation_id)
+    for digest in (generation.artifact_digest, generation.published_digest,
+                   *generation.findings.get("evidence_frames", ())):
+        if digest:
+            await sync_to_thread(c.blobs.delete, digest)
+    return str(state)

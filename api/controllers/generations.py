@@ -19,6 +19,7 @@ from api.deps import (
     Req,
     command,
     container,
+    delete_with_files,
     parse_uuid,
     require,
     views,
@@ -131,5 +132,4 @@ class GenerationController(AuthenticatedController):
     async def delete_generation(self, request: Req, actor: ActorDep,
                                 generation_id: FromPath[UUID]) -> Ack:
         """By its author, by a person featured in it, or by an admin."""
-        app = container(request).app
-        return Ack(await command(request, app.delete_generation, actor, generation_id))
+        return Ack(await delete_with_files(request, actor, generation_id))

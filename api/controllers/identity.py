@@ -15,6 +15,7 @@ from api.deps import (
     Req,
     command,
     container,
+    delete_with_files,
     parse_uuid,
     require,
     views,
@@ -133,8 +134,7 @@ class CameoController(AuthenticatedController):
     async def remove(self, request: Req, actor: ActorDep,
                      generation_id: FromPath[UUID]) -> Ack:
         """Deletes a video that features the caller, whoever made it."""
-        app = container(request).app
-        return Ack(await command(request, app.delete_generation, actor, generation_id))
+        return Ack(await delete_with_files(request, actor, generation_id))
 
 
 class IdentityController(AuthenticatedController):

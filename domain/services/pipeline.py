@@ -149,8 +149,8 @@ class GenerationPipeline:
             generation = self.app.get(Generation, generation_id)
             step = steps.get(generation.state)
             if step is None:
-                if generation.state == "rejected":
-                    self._delete_artifacts(generation)
+                if generation.state in ("rejected", "deleted"):
+                    self._delete_artifacts(generation)  # also what a late attempt wrote
                 return
             step(generation, attempt)
             if self.app.get(Generation, generation_id).state == generation.state:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Any
+from uuid import UUID
 
 import cv2
 import numpy as np
 
+from domain.generation import Generation
 from domain.media_scan import SafetyDecision
 from inference.faces_dlib import DlibFaceAnalyzer
 from inference.generators import CompositeGenerator, LeakyGenerator
@@ -99,6 +101,15 @@ async def test_two_mutual_cameos_are_published_watermarked_and_traced_back(live:
                                 headers={"content-type": "video/mp4"})
         assert found["found"] and found["generation"]["id"] == video["id"], found
         assert found["generation"]["state"] == "published"
+
+    # bea deletes the video she is in: its files go with it
+    generation = live.container.app.get(Generation, UUID(video["id"]))
+    files = [generation.artifact_digest, generation.published_digest]
+    await live.call("DELETE", f"/cameo/appearances/{video['id']}", bea_token)
+    assert not any(live.container.blobs.exists(d) for d in files)
+    response = await live.client.get(f"/generations/{video['id']}/video",
+                                     headers=live.auth(ada_token))
+    assert response.status_code == 404
 
 
 async def test_a_verified_person_leaked_into_the_video_is_blocked(live: LiveApi):
