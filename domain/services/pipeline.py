@@ -11,6 +11,7 @@ the attempts are used up, `give_up` holds the generation with the error."""
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import socket
@@ -191,10 +192,11 @@ class GenerationPipeline:
     def _scan(self, g: Generation, attempt: int) -> None:
         frames = self._timed("decode", self.ports.video.sample,
                              self.ports.blobs.get(g.artifact_digest), self.settings.sample_fps)
-        findings: dict[str, Any] = {"faces": self._face_findings(g, frames),
-                    "works": self._scanner_findings("works", self.ports.works, frames),
-                    "safety": self._scanner_findings("safety", self.ports.safety, frames),
-                    "frames_sampled": len(frames)}
+        findings: dict[str, Any] = {
+            "faces": self._face_findings(g, frames),
+            "works": self._scanner_findings("works", self.ports.works, frames),
+            "safety": self._scanner_findings("safety", self.ports.safety, frames),
+            "frames_sampled": len(frames)}
         self._license_work_matches(g, findings["works"])
         decision = evaluate_post(findings)
         findings["post_rules"] = decision.trace()
@@ -233,7 +235,11 @@ class GenerationPipeline:
                                      {"payload": payload.hex()}, "high")
             return
         digest = self.ports.blobs.put(signed, "video/mp4")
-        manifest = hashlib.sha256(repr(sorted(vars(claim).items())).encode()).hexdigest()
+        # The manifest itself travels inside the published file; the event keeps a digest
+        # of the claim it asserts, to compare with what a reader finds.
+        manifest = hashlib.sha256(json.dumps(
+            {"generation_id": claim.generation_id, "payload": payload.hex(), **claim.extra},
+            sort_keys=True).encode()).hexdigest()
         self.app.record_watermark(self.actor, g.id, payload.hex(), manifest, digest)
 
     def _mark_and_sign(self, g: Generation, payload: bytes, handle: str,

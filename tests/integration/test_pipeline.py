@@ -141,12 +141,6 @@ class Signer:
         generation = mp4.split(b"|c2pa=")[-1].decode()
         return ProvenanceRecord(generation, None, True, False, "trainedAlgorithmicMedia")
 
-    def sign_file(self, source: Any, destination: Any, claim: ProvenanceClaim) -> None:
-        raise NotImplementedError
-
-    def read_file(self, path: Any) -> ProvenanceRecord:
-        raise NotImplementedError
-
 
 ALLOW = {"configured": True, "error": "", "decision": "allow", "labels": {"neutral": 0.9}}
 NO_WORKS = {"configured": True, "error": "", "unchecked": ["embedding"], "matches": []}
