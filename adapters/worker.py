@@ -15,7 +15,8 @@ from adapters.video_io import DecodeLimits, PyAvVideoCodec
 from domain.faces import FaceScanReport, FaceTemplate
 from domain.generator import Generator
 from domain.jobs import GENERATE, VERIFY_IDENTITY, GiveUpHandler, Job, JobHandler
-from domain.services.pipeline import GenerationPipeline, PipelinePorts, PipelineSettings
+from domain.pipeline_ports import PipelinePorts
+from domain.services.pipeline import GenerationPipeline, PipelineSettings
 from inference.face_scan import sample_frames
 
 if TYPE_CHECKING:

@@ -16,16 +16,15 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from domain.actors import Actor, Role
-from domain.blobs import BlobStore
 from domain.errors import DomainError
-from domain.faces import FaceScanReport, FaceTemplate
+from domain.faces import FaceTemplate
 from domain.gate.post_rules import (
     CONSENT_STILL_VALID,
     PIPELINE_ERROR,
@@ -33,65 +32,16 @@ from domain.gate.post_rules import (
     evaluate_post,
 )
 from domain.generation import Generation
-from domain.generator import CameoReference, Generator, RenderRequest
+from domain.generator import CameoReference, RenderRequest
 from domain.identity import Identity
 from domain.ids import identity_id
 from domain.jobs import Job
 from domain.member import Member
-from domain.provenance import ProvenanceClaim, ProvenanceSigner, Watermarker
+from domain.pipeline_ports import Frames, FrameScanner, PipelinePorts
+from domain.provenance import ProvenanceClaim
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Frames = Any  # sampled frames: a list of (seconds, H x W x 3 uint8 RGB)
-
-
-class CameoFaces(Protocol):
-    """A cameo owner's enrolled face, opened with their data key for this job only."""
-
-    def template(self, member_id: UUID) -> FaceTemplate | None: ...
-
-    def reference(self, member_id: UUID) -> bytes | None:
-        """The reference face image (PNG), decrypted in memory; None once erased."""
-        ...
-
-
-class FaceScanner(Protocol):
-    @property
-    def configured(self) -> bool: ...
-
-    def scan_frames(self, frames: Frames, cameos: Mapping[str, FaceTemplate]
-                    ) -> FaceScanReport: ...
-
-
-class FrameScanner(Protocol):
-    """The protected-work scan and the safety classifier: sampled frames in, a report out
-    that `as_findings()` turns into the plain data recorded in `Generation.Scanned`."""
-
-    def scan(self, frames: Frames) -> Any: ...
-
-
-class VideoTools(Protocol):
-    def sample(self, mp4: bytes, fps: float) -> Frames: ...
-
-    def decode(self, mp4: bytes) -> tuple[Any, float]:
-        """All frames as one (N, H, W, 3) uint8 batch, and the frame rate."""
-        ...
-
-    def decode_luma(self, mp4: bytes) -> Any:
-        """All frames' luma planes, (N, H, W) uint8: what the watermark detector reads."""
-        ...
-
-    def encode(self, frames: Any, fps: float) -> bytes:
-        """H.264 yuv420p MP4 with faststart, for publication."""
-        ...
-
-    def jpeg(self, frame: Any) -> bytes: ...
-
-
-class VisibleMarker(Protocol):
-    def apply(self, frames: Any, handle: str, fps: float) -> Any: ...
-
-
 class StepTimeoutError(TimeoutError):
     pass
 
@@ -108,20 +58,6 @@ class PipelineSettings:
     timeouts: dict[str, float] = field(default_factory=lambda: {
         "render": 300.0, "faces": 120.0, "works": 120.0, "safety": 120.0,
         "watermark": 300.0})
-
-
-@dataclass
-class PipelinePorts:
-    generator: Generator
-    blobs: BlobStore
-    cameo_faces: CameoFaces
-    faces: FaceScanner
-    works: FrameScanner
-    safety: FrameScanner
-    video: VideoTools
-    watermarker: Watermarker
-    signer: ProvenanceSigner
-    marker: VisibleMarker | None = None
 
 
 class GenerationPipeline:

@@ -28,9 +28,10 @@ from domain.generation import Generation
 from domain.generator import RenderedClip, RenderRequest
 from domain.ids import identity_id
 from domain.jobs import GENERATE, Job
+from domain.pipeline_ports import PipelinePorts
 from domain.provenance import ProvenanceClaim, ProvenanceRecord, WatermarkReading
 from domain.review_case import ReviewCase
-from domain.services.pipeline import GenerationPipeline, PipelinePorts, PipelineSettings
+from domain.services.pipeline import GenerationPipeline, PipelineSettings
 from tests.fakes import World, event_count
 
 pytestmark = pytest.mark.integration

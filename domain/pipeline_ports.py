@@ -1,0 +1,78 @@
+"""The generation worker's ports, besides those it shares with the rest of the domain
+(generator, blob store, watermarker, signer): the cameo owners' enrolled faces, the scans of
+sampled frames, video tools and the visible mark."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from domain.blobs import BlobStore
+from domain.faces import FaceScanReport, FaceTemplate
+from domain.generator import Generator
+from domain.provenance import ProvenanceSigner, Watermarker
+
+Frames = Any  # sampled frames: a list of (seconds, H x W x 3 uint8 RGB)
+
+
+class CameoFaces(Protocol):
+    """A cameo owner's enrolled face, opened with their data key for this job only."""
+
+    def template(self, member_id: UUID) -> FaceTemplate | None: ...
+
+    def reference(self, member_id: UUID) -> bytes | None:
+        """The reference face image (PNG), decrypted in memory; None once erased."""
+        ...
+
+
+class FaceScanner(Protocol):
+    @property
+    def configured(self) -> bool: ...
+
+    def scan_frames(self, frames: Frames, cameos: Mapping[str, FaceTemplate]
+                    ) -> FaceScanReport: ...
+
+
+class FrameScanner(Protocol):
+    """The protected-work scan and the safety classifier: sampled frames in, a report out
+    that `as_findings()` turns into the plain data recorded in `Generation.Scanned`."""
+
+    def scan(self, frames: Frames) -> Any: ...
+
+
+class VideoTools(Protocol):
+    def sample(self, mp4: bytes, fps: float) -> Frames: ...
+
+    def decode(self, mp4: bytes) -> tuple[Any, float]:
+        """All frames as one (N, H, W, 3) uint8 batch, and the frame rate."""
+        ...
+
+    def decode_luma(self, mp4: bytes) -> Any:
+        """All frames' luma planes, (N, H, W) uint8: what the watermark detector reads."""
+        ...
+
+    def encode(self, frames: Any, fps: float) -> bytes:
+        """H.264 yuv420p MP4 with faststart, for publication."""
+        ...
+
+    def jpeg(self, frame: Any) -> bytes: ...
+
+
+class VisibleMarker(Protocol):
+    def apply(self, frames: Any, handle: str, fps: float) -> Any: ...
+
+
+@dataclass
+class PipelinePorts:
+    generator: Generator
+    blobs: BlobStore
+    cameo_faces: CameoFaces
+    faces: FaceScanner
+    works: FrameScanner
+    safety: FrameScanner
+    video: VideoTools
+    watermarker: Watermarker
+    signer: ProvenanceSigner
+    marker: VisibleMarker | None = None
