@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from adapters.video_io import DecodeLimits, PyAvVideoCodec, VideoDecodeError, VideoLimitError
-from domain.errors import DomainError
+from domain.errors import DomainError, UnreadableMediaError, UnsupportedMediaTypeError
 from domain.provenance import (
     ProvenanceError,
     ProvenanceRecord,
@@ -30,16 +30,6 @@ PUBLIC_LIMITS = DecodeLimits(max_bytes=MAX_BYTES, max_seconds=120.0, max_width=3
 # frames, scaled to 360 lines, holds everything it uses in a few tens of megabytes.
 KEEP_FRAMES = 96
 FIT_LINES = 360
-
-
-class UnsupportedMediaTypeError(DomainError):
-    code = "unsupported-media-type"
-    status = 415
-
-
-class UnreadableVideoError(DomainError):
-    code = "unreadable-video"
-    status = 422
 
 
 class VideoLimitsExceededError(DomainError):
@@ -88,7 +78,7 @@ class ProvenanceInspector:
         except VideoLimitError as exc:
             raise VideoLimitsExceededError(str(exc)) from None
         except VideoDecodeError as exc:
-            raise UnreadableVideoError(str(exc)) from None
+            raise UnreadableMediaError(str(exc)) from None
         reading = self.watermarker.detect(decoded.frames)
         manifest = None
         if media_type in BMFF_TYPES:

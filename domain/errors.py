@@ -22,6 +22,19 @@ class ValidationError(DomainError):
     status = 422
 
 
+class UnsupportedMediaTypeError(ValidationError):
+    """An upload of a kind the endpoint does not take (checked on its leading bytes too)."""
+
+    code = "unsupported-media-type"
+    status = 415
+
+
+class UnreadableMediaError(ValidationError):
+    """An upload of an accepted kind whose bytes do not decode."""
+
+    code = "unreadable-media"
+
+
 class NotFoundError(DomainError):
     code = "not-found"
     status = 404

@@ -10,7 +10,6 @@ from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
 
-from domain.errors import ValidationError
 from domain.faces import MatchDecision
 
 Frames = Any
@@ -18,12 +17,6 @@ Frames = Any
 PDQ = "pdq"
 EMBEDDING = "embedding"
 WORK_SCAN_METHODS = (PDQ, EMBEDDING)
-
-
-class UnreadableMediaError(ValidationError):
-    """Reference media whose bytes passed the type check but do not decode."""
-
-    code = "unreadable-media"
 
 
 class ScanModelUnavailableError(RuntimeError):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from domain.errors import AlreadyExistsError, ValidationError
+from domain.errors import AlreadyExistsError
 from domain.faces import FaceTemplate, IndexMatch
 
 # Reason codes decided by the worker rather than by the video checks (those live with the
@@ -26,11 +26,6 @@ class MediaAlreadyUsedError(AlreadyExistsError):
     let one recording verify several accounts, or replay an old one."""
 
     code = "verification-media-reused"
-
-
-class NotAVideoError(ValidationError):
-    code = "unsupported-media-type"
-    status = 415
 
 
 @dataclass(frozen=True)

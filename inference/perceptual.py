@@ -22,8 +22,9 @@ import numpy as np
 import pdqhash
 from PIL import Image, ImageSequence
 
+from domain.errors import UnreadableMediaError
 from domain.faces import MatchDecision
-from domain.media_scan import PDQ, FrameVotePolicy, UnreadableMediaError, WorkMatch
+from domain.media_scan import PDQ, FrameVotePolicy, WorkMatch
 from inference.face_quality import as_rgb
 from inference.face_scan import sample_frames
 

@@ -46,17 +46,12 @@ from api.schemas.rights import (
     WorkSummaryOut,
 )
 from domain.actors import Role
-from domain.errors import ValidationError
+from domain.errors import UnsupportedMediaTypeError, ValidationError
 from domain.grant import Grant, GrantTerms
 from domain.rights_holder import RightsHolder
 
 MAX_REFERENCE_BYTES = 64 * 1024 * 1024
 EMBEDDING_MEDIA_TYPE = "application/x-consentry-embeddings"
-
-
-class UnsupportedMediaTypeError(ValidationError):
-    code = "unsupported-media-type"
-    status = 415
 
 
 def _is_mp4(body: bytes) -> bool:

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from domain.actors import Actor, Role
 from domain.blobs import BlobNotFoundError, BlobStore
-from domain.errors import DomainError, ValidationError
+from domain.errors import DomainError, UnsupportedMediaTypeError, ValidationError
 from domain.faces import FaceAnalyzerNotConfiguredError
 from domain.identity import Identity, VerificationMediaClaim
 from domain.ids import identity_id, media_claim_id
@@ -21,7 +21,6 @@ from domain.verification import (
     CHECKS_NOT_CONFIGURED,
     MEDIA_MISSING,
     VERIFICATION_ERROR,
-    NotAVideoError,
     TemplateSealer,
     VerificationChecker,
     VerificationOutcome,
@@ -44,7 +43,7 @@ def submit_verification_video(app: ConsentCommands, blobs: BlobStore, actor: Act
         raise ValidationError("send the video as the request body")
     media_type = video_media_type(media)
     if media_type is None:
-        raise NotAVideoError("the body is not an MP4 or WebM video")
+        raise UnsupportedMediaTypeError("the body is not an MP4 or WebM video")
     digest = blobs.put(media, media_type)
     try:
         status: str = app.submit_verification(actor, nonce, digest, key=key)

@@ -76,14 +76,20 @@ async def generate(live: AnyLiveApi, token: str, prompt: str, cameos: list[str])
     return generation
 
 
-async def test_two_mutual_cameos_are_published_watermarked_and_traced_back(live: LiveApi):
+async def mutual_cameos(live: AnyLiveApi) -> tuple[str, str, str, str]:
+    """Ada and Bea, verified by the worker, with cameos open to each other as mutuals:
+    (ada, ada's key, bea, bea's key)."""
     ada, ada_token = await verified_member(live, "ada", face_media.astronaut(), seed=1)
     bea_id, bea_token = await verified_member(live, "bea", bea(), seed=2)
     for token in (ada_token, bea_token):
         await live.call("POST", "/cameo/enable", token, json={"permission": "mutuals"})
     await live.call("POST", f"/members/{bea_id}/follow", ada_token)
     await live.call("POST", f"/members/{ada}/follow", bea_token)
+    return ada, ada_token, bea_id, bea_token
 
+
+async def test_two_mutual_cameos_are_published_watermarked_and_traced_back(live: LiveApi):
+    ada, ada_token, bea_id, bea_token = await mutual_cameos(live)
     video = await generate(live, ada_token, "two friends on a sunny beach", [ada, bea_id])
     assert video["state"] == "published", video
 

@@ -17,7 +17,13 @@ import pytest
 from domain.generation import Generation
 from tests import face_media
 from tests.e2e.conftest import LiveArqApi
-from tests.e2e.test_journey_pipeline import bea, face_png, generate, verified_member
+from tests.e2e.test_journey_pipeline import (
+    bea,
+    face_png,
+    generate,
+    mutual_cameos,
+    verified_member,
+)
 from tests.e2e.test_provenance import stripped_half_size_copy
 
 pytestmark = pytest.mark.e2e
@@ -33,12 +39,7 @@ def recorded_by(event: Any, pid: int) -> bool:
 
 
 async def test_the_worker_process_publishes_mutual_cameos_traced_back(live_arq: LiveArqApi):
-    ada, ada_token = await verified_member(live_arq, "ada", face_media.astronaut(), seed=1)
-    bea_id, bea_token = await verified_member(live_arq, "bea", bea(), seed=2)
-    for token in (ada_token, bea_token):
-        await live_arq.call("POST", "/cameo/enable", token, json={"permission": "mutuals"})
-    await live_arq.call("POST", f"/members/{bea_id}/follow", ada_token)
-    await live_arq.call("POST", f"/members/{ada}/follow", bea_token)
+    ada, ada_token, bea_id, bea_token = await mutual_cameos(live_arq)
 
     video = await generate(live_arq, ada_token, "two friends on a sunny beach", [ada, bea_id])
 

@@ -100,7 +100,7 @@ async def test_what_is_not_a_video_gets_a_problem_with_a_stable_code(api: Api):
                                     headers={"content-type": "video/mp4"})
     assert garbage.status_code == 422
     assert garbage.headers["content-type"].startswith("application/problem+json")
-    assert garbage.json()["code"] == "unreadable-video"
+    assert garbage.json()["code"] == "unreadable-media"
     text = await api.client.post("/provenance", content=b"hello",
                                  headers={"content-type": "text/plain"})
     assert (text.status_code, text.json()["code"]) == (415, "unsupported-media-type")

@@ -9,12 +9,9 @@ from PIL import Image
 from skimage import data
 
 from adapters.c2pa_signing import C2paProvenanceSigner, ephemeral_development_credentials
-from adapters.provenance_lookup import (
-    ProvenanceInspector,
-    UnsupportedMediaTypeError,
-    VideoLimitsExceededError,
-)
+from adapters.provenance_lookup import ProvenanceInspector, VideoLimitsExceededError
 from adapters.video_io import DecodeLimits, PyAvVideoCodec, encode_video
+from domain.errors import UnsupportedMediaTypeError
 from inference.watermark import DctSpreadSpectrumWatermarker
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ from eventsourcing.utils import get_topic
 from adapters.bootstrap import Container, bootstrap
 from adapters.settings import Settings
 from domain.actors import Actor, Role
-from domain.errors import InvalidTransitionError, ValidationError
+from domain.errors import InvalidTransitionError, UnsupportedMediaTypeError, ValidationError
 from domain.faces import (
     FaceAnalyzerNotConfiguredError,
     FaceTemplate,
@@ -35,7 +35,6 @@ from domain.verification import (
     MEDIA_MISSING,
     VERIFICATION_ERROR,
     MediaAlreadyUsedError,
-    NotAVideoError,
     VerificationOutcome,
 )
 from inference.face_index import TieredFaceIndex
@@ -307,7 +306,7 @@ def test_a_video_seen_before_is_refused_for_anyone_and_nothing_is_recorded(rig: 
 
 
 @pytest.mark.parametrize("body,error", [(b"", ValidationError),
-                                        (b"GIF89a not a video at all", NotAVideoError)])
+                                        (b"GIF89a not a video at all", UnsupportedMediaTypeError)])
 def test_an_empty_or_non_video_body_is_refused_before_anything_is_stored(
         rig: Rig, body: bytes, error: type[Exception]):
     member = rig.world.member(verified=False)

@@ -15,8 +15,9 @@ import pytest
 from adapters.bootstrap import bootstrap
 from adapters.reference_index import MediaScan, build_media_scan
 from adapters.settings import Settings
+from domain.errors import UnreadableMediaError
 from domain.faces import MatchDecision
-from domain.media_scan import EMBEDDING, PDQ, SafetyDecision, UnreadableMediaError
+from domain.media_scan import EMBEDDING, PDQ, SafetyDecision
 from inference.perceptual import PdqReferenceHasher
 from tests.fakes import World
 from tests.work_media import clip, degrade, filled, photo, pillarboxed, png, sampled
