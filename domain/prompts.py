@@ -21,6 +21,9 @@ class AliasHit:
     end: int
     method: str = "alias"  # "alias" | "semantic"
     score: float = 1.0
+    # "match": the prompt refers to the work; "review": it may (near the matcher's
+    # threshold), so a person decides instead of the gate denying.
+    decision: str = "match"
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,39 @@ class WorkAliasIndex(Protocol):
 
 class SemanticWorkMatcher(Protocol):
     """Finds works a prompt describes without naming them (an embedding model). `configured`
-    is False when no real model is loaded: the gate records that it could not look."""
+    is False when no real model is loaded: the gate records that it could not look. Fed
+    from the log like the alias index (withdrawn works stay in it: they stay protected)."""
 
     configured: bool
+    model_id: str
+
+    def add(self, work_id: UUID, aliases: tuple[str, ...], description: str) -> None: ...
+
+    def remove(self, work_id: UUID) -> None: ...
 
     def find(self, prompt: str) -> list[AliasHit]: ...
+
+
+@dataclass(frozen=True)
+class InstructionVerdict:
+    """A cameo owner's free-text instructions compared with a prompt. `outcome` is "pass"
+    (clearly unrelated) or "review" (a likely conflict, or nothing could check)."""
+
+    outcome: str
+    instruction: str
+    score: float | None = None
+    model_id: str = ""
+    reason: str = ""
+
+
+class InstructionChecker(Protocol):
+    """Compares a prompt with a cameo owner's instructions. Not configured: every prompt
+    naming that cameo goes to a person, with the instructions quoted."""
+
+    configured: bool
+    model_id: str
+
+    def check(self, prompt: str, instructions: str) -> InstructionVerdict: ...
 
 
 class PromptClassifier(Protocol):

@@ -498,6 +498,13 @@ class NotConfiguredSemanticMatcher:
     says so through `configured`, so the gate can record that it could not look."""
 
     configured: bool = False
+    model_id: str = ""
+
+    def add(self, work_id: UUID, aliases: tuple[str, ...], description: str) -> None:
+        """Nothing to index without a model."""
+
+    def remove(self, work_id: UUID) -> None:
+        """Nothing was indexed."""
 
     def find(self, prompt: str) -> list[AliasHit]:
         return []
