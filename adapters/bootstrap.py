@@ -3,11 +3,7 @@ application here, passing fakes in where a test wants them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from uuid import UUID
-
-from eventsourcing.utils import get_topic
 
 from adapters.blob_store import build_blob_store
 from adapters.faces import build_faces
@@ -18,15 +14,17 @@ from adapters.template_crypto import TemplateVault
 from domain.blobs import BlobStore
 from domain.faces import FaceAnalyzer
 from domain.media_scan import ReferenceEmbedder, ReferenceHasher, SafetyClassifier, WorkScanner
-from domain.prompts import PromptClassifier, SemanticWorkMatcher, WorkAliasIndex
+from domain.prompts import (
+    InstructionChecker,
+    PromptClassifier,
+    SemanticWorkMatcher,
+    WorkAliasIndex,
+)
 from domain.provenance import ProvenanceSigner, Watermarker
 from domain.services import Consentry
 from domain.services.core import Clock, utc_now
 from domain.services.face_enrolment import EnrolledFaces, FaceIndexFollower
 from domain.services.verification import VerificationWorker
-from domain.work import Work
-
-WORK_TOPICS = [get_topic(Work.Registered), get_topic(Work.Withdrawn)]
 
 
 @dataclass
@@ -63,6 +61,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
               alias_index: WorkAliasIndex | None = None,
               semantic_matcher: SemanticWorkMatcher | None = None,
               classifier: PromptClassifier | None = None,
+              instruction_checker: InstructionChecker | None = None,
               blobs: BlobStore | None = None,
               watermarker: Watermarker | None = None,
               signer: ProvenanceSigner | None = None,
@@ -81,9 +80,15 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
         from inference.prompt_categories import KeywordPromptClassifier
 
         classifier = KeywordPromptClassifier()
+    if instruction_checker is None:
+        from inference.instructions import NotConfiguredInstructionChecker
+
+        instruction_checker = NotConfiguredInstructionChecker()
     app = Consentry(settings.event_store_env(), alias_index=alias_index,
-                    semantic_matcher=semantic_matcher, classifier=classifier, clock=clock)
-    load_alias_index(app, alias_index)
+                    semantic_matcher=semantic_matcher, classifier=classifier,
+                    instruction_checker=instruction_checker, clock=clock,
+                    invite_caps=settings.invite_caps)
+    app.work_names.catch_up()  # at start, not on the first request
     if blobs is None:
         blobs = build_blob_store(settings)
     media = build_media_scan(settings, app, blobs)
@@ -100,24 +105,3 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
                      face_analyzer=faces.analyzer, face_index=faces.index,
                      cameo_faces=faces.cameo_faces,
                      verification_handler=faces.verification)
-
-
-def _work_aliases(app: Consentry) -> Iterator[tuple[UUID, tuple[str, ...]]]:
-    """Works that are registered and not withdrawn, in log order, read in bulk."""
-    live: dict[UUID, tuple[str, ...]] = {}
-    for _, event in app.events_since(0, WORK_TOPICS):
-        if isinstance(event, Work.Registered):
-            live[event.originator_id] = event.aliases
-        else:
-            live.pop(event.originator_id, None)
-    yield from live.items()
-
-
-def load_alias_index(app: Consentry, index: WorkAliasIndex) -> None:
-    bulk = getattr(index, "bulk_load", None)
-    items = _work_aliases(app)
-    if bulk is not None:
-        bulk(items)
-    else:
-        for work_id, aliases in items:
-            index.add(work_id, aliases)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-from domain.generation import Generation
+from domain.generation import STEPS, Generation, target_of
 from domain.identity import Identity
 from domain.ids import identity_id
 from domain.jobs import GENERATE, VERIFY_IDENTITY, Job, JobQueue
@@ -21,9 +21,6 @@ from projections.base import Batch
 
 log = logging.getLogger(__name__)
 
-# Events after which a generation's job has nothing left to do (or a reviewer must act).
-_GENERATION_SETTLED = (Generation.Published, Generation.HeldForReview, Generation.Rejected,
-                       Generation.TakenDown, Generation.Deleted)
 _IDENTITY_SETTLED = (Identity.Verified, Identity.VerificationFailed, Identity.Erased,
                      Identity.VerificationStarted)  # a new challenge supersedes a submission
 
@@ -31,8 +28,10 @@ _IDENTITY_SETTLED = (Identity.Verified, Identity.VerificationFailed, Identity.Er
 class JobDispatcher:
     """Runs in the projection runner like a view (`position`/`apply`, and `tick` between
     rounds). It keeps only the pending subjects in memory: identities with a submission
-    awaiting a decision, and generations allowed (or released by a reviewer) and not yet
-    settled. While the runner catches up with the log at start nothing is queued;
+    awaiting a decision, and generations in a state the worker moves on (the lifecycle's
+    `STEPS`), each with the log position of the event that sent it there, which names its
+    job: a generation released again by a reviewer is new work with a new id. While the
+    runner catches up with the log at start nothing is queued;
     `caught_up()` then queues the whole pending set, and from then on each new trigger is
     queued as it is applied.
 
@@ -51,8 +50,6 @@ class JobDispatcher:
         # identity id -> member id (None: not derivable from the event, looked up on queueing)
         self.identities: dict[UUID, UUID | None] = {}
         self.generations: dict[UUID, int] = {}  # generation id -> round of its job
-        self._held: set[UUID] = set()  # a reviewer's decision may release these
-        self._rounds: dict[UUID, int] = {}  # generations released by a reviewer (few)
         self._unsent: set[Job] = set()
         self._next_retry = 0.0
         # The runner replaces this with its own thread, which it waits for when stopping.
@@ -67,7 +64,7 @@ class JobDispatcher:
             if position <= self._seen:
                 continue
             self._seen = position
-            item = self._track(event)
+            item = self._track(position, event)
             if item is not None and self._live:
                 triggered.append(item)
         for item in triggered:
@@ -95,7 +92,7 @@ class JobDispatcher:
                 if self._pending(job):
                     await self._send(job)
 
-    def _track(self, event: Any) -> Job | UUID | None:
+    def _track(self, position: int, event: Any) -> Job | UUID | None:
         """Updates the pending sets; returns what the event asks to queue, if anything (an
         identity id, resolved to its member when queued, or a generation's job)."""
         subject = event.originator_id
@@ -105,25 +102,18 @@ class JobDispatcher:
         if isinstance(event, _IDENTITY_SETTLED):
             self.identities.pop(subject, None)
             return None
-        if isinstance(event, Generation.Decided):
-            if event.outcome != "allow":
-                return None
-            self.generations[subject] = 0
-            return Job(GENERATE, str(subject))
-        if isinstance(event, Generation.Approved) or (
-                isinstance(event, Generation.Restricted) and subject in self._held):
-            # A reviewer released it: it goes on where it stopped, as a new round of work.
-            self._held.discard(subject)
-            self._rounds[subject] = round_ = self._rounds.get(subject, 0) + 1
-            self.generations[subject] = round_
-            return Job(GENERATE, str(subject), round_)
-        if isinstance(event, _GENERATION_SETTLED):
-            self.generations.pop(subject, None)
-            if isinstance(event, Generation.HeldForReview):
-                self._held.add(subject)
-            else:
-                self._held.discard(subject)
-        return None
+        if not isinstance(event, Generation.Event):
+            return None
+        state = target_of(event)
+        if state is None:
+            return None  # the state stays as it was
+        if state not in STEPS:
+            self.generations.pop(subject, None)  # settled, or waiting for a person
+            return None
+        if subject in self.generations:
+            return None  # a step of the job already running: it goes on by itself
+        self.generations[subject] = position
+        return Job(GENERATE, str(subject), position)
 
     def _pending(self, job: Job) -> bool:
         subject = UUID(job.subject_id)

@@ -1,17 +1,14 @@
-"""The rights holders' reference media as this process's match indexes: rebuilt from the
-log at start (`Work.ReferenceAdded`, `Work.Withdrawn`), then caught up from the last
-position it read, which costs one topic-filtered query when nothing changed. Also builds
-the media-scan ports for the composition root."""
+"""The rights holders' reference media as this process's match indexes, following the log
+(`Work.ReferenceAdded`) from its start; a catch-up costs one query when nothing changed.
+Also builds the media-scan ports for the composition root."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
@@ -26,6 +23,7 @@ from domain.media_scan import (
     WorkScanner,
 )
 from domain.services import Consentry
+from domain.services.log_follower import LogFollower, Positioned
 from domain.work import Work
 
 if TYPE_CHECKING:
@@ -34,62 +32,33 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REFERENCE_TOPICS = [get_topic(Work.ReferenceAdded), get_topic(Work.Withdrawn)]
-
-
 class ReferenceIndexFollower:
-    """Feeds the PDQ index (and the embedding matcher, when configured) from the events.
-    Thread-safe: the scan of one job and the catch-up of another may overlap."""
+    """Feeds the PDQ index (and the embedding matcher, when configured) from
+    `Work.ReferenceAdded` through a `LogFollower`: the whole log on the first catch-up,
+    then what is new. A withdrawn work's references stay: frames showing it must still
+    match, so that WORK-VISUAL rejects them (nothing licenses a withdrawn work)."""
+
+    topics = (get_topic(Work.ReferenceAdded),)
 
     def __init__(self, app: Consentry, pdq: PdqReferenceIndex, blobs: BlobStore,
                  embeddings: ClipWorkMatcher | None = None, batch: int = 1000) -> None:
-        self.app = app
         self.pdq = pdq
         self.blobs = blobs
         self.embeddings = embeddings
-        self.batch = batch
-        self.position = 0
-        self._lock = threading.Lock()
-
-    def _events(self) -> Iterable[Any]:
-        for position, event in self.app.events_since(self.position, REFERENCE_TOPICS,
-                                                     self.batch):
-            yield event
-            self.position = position
-
-    def rebuild(self) -> int:
-        """Replaces the indexes' content with the live references in the log; returns how
-        many there are."""
-        with self._lock:
-            self.position = 0
-            live: dict[tuple[UUID, str], Any] = {}
-            for event in self._events():
-                if isinstance(event, Work.Withdrawn):
-                    live = {k: v for k, v in live.items() if k[0] != event.originator_id}
-                else:
-                    live[(event.originator_id, event.digest)] = event
-            self.pdq.rebuild((w, d, e.hashes) for (w, d), e in live.items())
-            if self.embeddings is not None:
-                self.embeddings.rebuild((w, d, blob) for (w, d), e in live.items()
-                                        if (blob := self._embedding(e)) is not None)
-            return len(live)
+        self.references = 0
+        self.follower = LogFollower(app, self, batch=batch)
 
     def catch_up(self) -> int:
-        """Applies the reference events recorded since the last call; returns how many."""
-        with self._lock:
-            applied = 0
-            for event in self._events():
-                applied += 1
-                if isinstance(event, Work.Withdrawn):
-                    self.pdq.remove_work(event.originator_id)
-                    if self.embeddings is not None:
-                        self.embeddings.remove_work(event.originator_id)
-                    continue
-                self.pdq.add(event.originator_id, event.digest, event.hashes)
-                blob = self._embedding(event) if self.embeddings is not None else None
-                if self.embeddings is not None and blob is not None:
-                    self.embeddings.add(event.originator_id, event.digest, blob)
-            return applied
+        """Applies the references recorded since the last call; returns how many."""
+        return self.follower.catch_up()
+
+    def apply(self, events: Iterable[Positioned]) -> None:
+        for _, event in events:
+            self.pdq.add(event.originator_id, event.digest, event.hashes)
+            blob = self._embedding(event) if self.embeddings is not None else None
+            if self.embeddings is not None and blob is not None:
+                self.embeddings.add(event.originator_id, event.digest, blob)
+            self.references += 1
 
     def _embedding(self, event: Any) -> bytes | None:
         if self.embeddings is None or not event.embedding_ref:
@@ -145,6 +114,6 @@ def build_media_scan(settings: Settings, app: Consentry, blobs: BlobStore) -> Me
         embedder = NotConfiguredReferenceEmbedder(reason)
         safety = NotConfiguredSafetyClassifier(reason)
     follower = ReferenceIndexFollower(app, pdq, blobs, matcher)
-    follower.rebuild()
+    follower.catch_up()
     works = FrameWorkScanner(pdq, matcher, refresh=follower.catch_up)
     return MediaScan(PdqReferenceHasher(), embedder, works, safety, follower)

@@ -1,8 +1,9 @@
 """Revocation → takedown: a tracked process on the event log. When a consent is withdrawn
 (cameo disabled or narrowed, approval withdrawn, block added, mutual follow broken, grant
 revoked, amended or expired, work withdrawn, identity erased), every generation that may
-depend on it is re-checked against current consent, and those that fail are taken down with
-the cause; then their remixes, until nothing more falls. It also expires grants whose end
+depend on it is re-checked against current consent: those that fail are taken down with the
+cause, those that now need a person are held (out of the feed) with a review case; then
+their remixes, until nothing more falls. It also expires grants whose end
 date has passed. Its position is durable, so a restart rebuilds the index without acting on
 old events again; acting twice would be harmless anyway (a take-down only applies to live
 generations, and re-checks read current consent)."""
@@ -18,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from adapters.positions import PositionStore
+from domain.actors import SYSTEM
 from projections.base import Batch
 from projections.dependencies import DependencyIndex, Trigger
 
@@ -73,19 +75,15 @@ class RevocationProcess:
         checked: set[UUID] = set()
         candidates = set(trigger.candidates)
         while candidates:
-            failing: dict[UUID, dict[str, str]] = {}
-            for generation_id in candidates - checked:
-                checked.add(generation_id)
-                failures = self.app.consent_failures(generation_id)
-                if failures:
-                    failing[generation_id] = {**cause, "rules": ",".join(failures)}
-            if not failing:
+            checked |= candidates
+            acted = self.app.enforce_consent(SYSTEM, sorted(candidates), cause)
+            if not acted:
                 break
-            if self.app.take_down_all(failing):
-                self.latencies_ms.append((time.time() - trigger.at.timestamp()) * 1000)
-                self.takedowns[trigger.position] = self.app.last_position()
-            # Remixes of what fell are checked next (their source is no longer published).
-            candidates = self.index.remixes_of(set(failing)) - checked
+            self.latencies_ms.append((time.time() - trigger.at.timestamp()) * 1000)
+            self.takedowns[trigger.position] = self.app.last_position()
+            # Remixes of what fell or was held are checked next (their source is no longer
+            # published); the featured sets already reached those that inherit the cause.
+            candidates = self.index.remixes_of(set(acted)) - checked
 
     async def tick(self) -> None:
         """Called by the runner between rounds: expires grants now and then."""

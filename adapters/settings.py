@@ -41,6 +41,9 @@ class Settings:
     blob_store: str = "local"
     s3_endpoint: str = ""
     s3_region: str = ""
+    # Invite codes a member may issue in all, per tier ("free=5,pro=25"); a tier left out
+    # keeps its default (domain/member.py).
+    invite_caps: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +69,7 @@ class Settings:
             blob_store=env.get("CONSENTRY_BLOB_STORE", "local"),
             s3_endpoint=env.get("CONSENTRY_S3_ENDPOINT", ""),
             s3_region=env.get("CONSENTRY_S3_REGION", ""),
+            invite_caps=_tier_numbers(env.get("CONSENTRY_INVITE_CAPS", "")),
         )
         settings.check()
         return settings
@@ -120,6 +124,16 @@ class Settings:
             env["AGGREGATE_CACHE_MAXSIZE"] = "20000"
             env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
         return env
+
+
+def _tier_numbers(text: str) -> dict[str, int]:
+    caps: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        tier, _, number = part.partition("=")
+        if not number.strip().isdigit():
+            raise ValueError("CONSENTRY_INVITE_CAPS looks like free=5,pro=25")
+        caps[tier.strip()] = int(number)
+    return caps
 
 
 def postgres_env(dsn: str, schema: str = "") -> dict[str, str]:

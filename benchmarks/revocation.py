@@ -1,13 +1,15 @@
-"""Revocation → takedown latency: from a cameo being disabled (and from a grant being
-revoked) to the last dependent video leaving the read models that serve the feed, with
-100,000 published videos, on the embedded store and on PostgreSQL.
+"""Revocation → takedown latency: from a cameo being disabled, a grant being revoked, or a
+cameo owner blocking someone who remixed her videos (remix chains 3 deep) to the last
+dependent video leaving the read models that serve the feed, with 100,000 published videos
+(10% of them remixes), on the embedded store and on PostgreSQL.
 
     python -m benchmarks.revocation [--videos 100000] [--runs 20] [--per-target 40]
                                     [--skip-postgres]
 
 Each run revokes a fresh target (a cameo owner featured in `per-target` videos by other
-people, some of them remixed; or a work used in `per-target` videos) and times, in the same
-process: the command, the process's re-check and takedown, and the read models applying it.
+people; a work used in `per-target` videos; or a remixer whom the owner blocks, whose remixes
+start chains 3 deep) and times, in the same process: the command, the process's re-check and
+takedown (remixes of what fell included), and the read models applying it.
 The baseline row is the revocation command alone (a durable write, no takedown)."""
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import random
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
@@ -38,12 +41,22 @@ from domain.services import Consentry
 from domain.work import Work
 
 WORKER = Actor("bench-worker", Role.WORKER)
+WHAT = {"cameo": "cameo disabled", "grant": "grant revoked",
+        "block": "remixer blocked (remix chain)"}
 
 
-def build(app: Consentry, videos: int, runs: int, per_target: int, rng: random.Random
-          ) -> tuple[list[Actor], list[tuple[Actor, UUID]]]:
+@dataclass
+class Targets:
+    cameos: list[Actor]  # owners who disable their cameo
+    grants: list[tuple[Actor, UUID]]  # (holder, grant) revoked
+    blocks: list[tuple[Actor, UUID]]  # (owner, remixer) the owner blocks
+
+
+def build(app: Consentry, videos: int, runs: int, per_target: int, rng: random.Random,
+          remix_share: float = 0.1, max_depth: int = 3) -> Targets:
     """Members, cameos, works with grants and `videos` published generations, written in
-    large transactions. Returns the cameo targets and the (holder, grant) targets."""
+    large transactions; `remix_share` of them are remixes (of remixes, up to `max_depth`),
+    each with the featured set the gate gives a remix (its source's, inherited)."""
     now = app.clock()
     members = [Member.register(SYSTEM, f"m{i}") for i in range(max(2000, videos // 20))]
     owners = members[: len(members) // 5]
@@ -62,47 +75,74 @@ def build(app: Consentry, videos: int, runs: int, per_target: int, rng: random.R
     works, grants = [], []
     for i in range(runs * 2):
         work = Work.register(SYSTEM, holder.id, f"Character Number {i}", "character", ())
-        grant = Grant.issue(SYSTEM, work.id, holder.id, GrantTerms())
+        grant = Grant.issue(SYSTEM, work.id, holder.id, GrantTerms(uses=("generate", "remix")))
         work.link_grant(SYSTEM, grant.id)
         works.append(work)
         grants.append(grant)
     commit_all(app, [*members, *extra, holder, *works, *grants])
 
-    cameo_targets = owners[:runs]
-    work_targets = works[:runs]
+    cameo_targets, block_owners = owners[:runs], owners[runs:2 * runs]
+    others = owners[2 * runs:]
+    requesters = members[len(owners):]
+    remixers = requesters[:runs]  # one per block target, each remixing that owner's videos
     plan: list[tuple[tuple[UUID, ...], tuple[UUID, ...]]] = []
     for target in cameo_targets:
         plan += [((target.id,), ())] * per_target
-    for work in work_targets:
+    for work in works[:runs]:
         plan += [((), (work.id,))] * per_target
-    others = owners[runs:]
-    while len(plan) < videos:
+    for owner in block_owners:
+        plan += [((owner.id,), ())] * (per_target // 4)
+    while len(plan) < videos * (1 - remix_share):
         plan.append((tuple(o.id for o in rng.sample(others, rng.randint(0, 2))), ()))
     batch: list[Generation] = []
-    sources: list[Generation] = []
-    for i, (cameos, work_ids) in enumerate(plan):
-        requester = members[len(owners) + i % (len(members) - len(owners))]
-        remix_of = None
-        if cameos and cameos[0] in {t.id for t in cameo_targets} and sources \
-                and sources[-1].cameo_owner_ids == cameos and i % 4 == 0:
-            remix_of = sources[-1].id  # some of a target's videos are remixes
-        me = Actor(str(requester.id), Role.MEMBER)
-        g = Generation.request(me, requester.id, "a day at the beach", cameos, 5, {},
-                               remix_of)
-        g.decide(me, "allow", (), (), work_ids, {})
+    made: list[Generation] = []
+    depth: dict[UUID, int] = {}
+
+    def add(g: Generation, level: int) -> None:
         g.record_render(WORKER, "a" * 64, 120, 5.0, "w", 1)
         g.record_scan(WORKER, {})
-        g.record_watermark(WORKER, f"{i:012x}", "m" * 64, "p" * 64)
+        g.record_watermark(WORKER, f"{len(made):012x}", "m" * 64, "p" * 64)
         g.publish(WORKER)
         batch.append(g)
-        if cameos:
-            sources.append(g)
-        if len(batch) == 2000:
+        made.append(g)
+        depth[g.id] = level
+
+    def remix(requester: Member, source: Generation) -> Generation:
+        me = Actor(str(requester.id), Role.MEMBER)
+        g = Generation.request(me, requester.id, "the same, at night", (), 5, {}, source.id)
+        g.decide(me, "allow", (), (), (), {}, featured_member_ids=source.featured_member_ids,
+                 featured_work_ids=source.featured_work_ids)
+        add(g, depth[source.id] + 1)
+        return g
+
+    for i, (cameos, work_ids) in enumerate(plan):
+        requester = requesters[runs + i % (len(requesters) - runs)]
+        me = Actor(str(requester.id), Role.MEMBER)
+        g = Generation.request(me, requester.id, "a day at the beach", cameos, 5, {})
+        g.decide(me, "allow", (), (), work_ids, {})
+        add(g, 0)
+        if cameos and cameos[0] in {o.id for o in block_owners}:
+            # a chain down to max_depth from the owner's video, started by their remixer
+            remixer = remixers[[o.id for o in block_owners].index(cameos[0])]
+            source = remix(remixer, g)
+            while depth[source.id] < max_depth:
+                source = remix(rng.choice(requesters[runs:]), source)
+        if len(batch) >= 2000:
+            commit_all(app, batch)
+            batch = []
+    while len(made) < videos:  # the rest of the remixes, on random earlier videos
+        source = rng.choice(made)
+        if depth[source.id] < max_depth:
+            remix(rng.choice(requesters[runs:]), source)
+        if len(batch) >= 2000:
             commit_all(app, batch)
             batch = []
     commit_all(app, batch)
-    return ([Actor(str(t.id), Role.MEMBER) for t in cameo_targets],
-            [(Actor(str(holder.id), Role.RIGHTS_HOLDER), g.id) for g in grants[:runs]])
+    return Targets([Actor(str(t.id), Role.MEMBER) for t in cameo_targets],
+                   [(Actor(str(holder.id), Role.RIGHTS_HOLDER), g.id)
+                    for g in grants[:runs]],
+                   [(Actor(str(o.id), Role.MEMBER), r.id)
+                    for o, r in zip(block_owners, remixers, strict=True)])
 
 
 def commit_all(app: Consentry, aggregates: list) -> None:  # type: ignore[type-arg]
@@ -114,8 +154,7 @@ async def measure(settings: Settings, args: argparse.Namespace) -> dict[str, lis
     container = bootstrap(settings)
     app = container.app
     started = time.perf_counter()
-    cameo_targets, grant_targets = build(app, args.videos, args.runs, args.per_target,
-                                         random.Random(3))
+    targets = build(app, args.videos, args.runs, args.per_target, random.Random(3))
     events = app.recorder.max_notification_id()
     built = time.perf_counter() - started
     read_side = ReadSide(settings, app)
@@ -126,7 +165,8 @@ async def measure(settings: Settings, args: argparse.Namespace) -> dict[str, lis
           f"revocation index caught up in {caught_up:.0f}s")
     runner, process = read_side.runner, read_side.revocation
     assert runner is not None and process is not None
-    timings: dict[str, list[float]] = {"cameo": [], "grant": [], "command": []}
+    timings: dict[str, list[float]] = {"cameo": [], "grant": [], "block": [],
+                                       "command": []}
 
     async def revoke(kind: str, call: object) -> None:
         t0 = time.perf_counter()
@@ -146,10 +186,16 @@ async def measure(settings: Settings, args: argparse.Namespace) -> dict[str, lis
         app.revoke_grant(holder, grant_id, "benchmark")
         return app.last_position()
 
-    for actor in cameo_targets:
+    def block(owner: Actor, remixer: UUID) -> int:
+        app.block_person(owner, remixer)
+        return app.last_position()
+
+    for actor in targets.cameos:
         await revoke("cameo", lambda a=actor: disable(a))
-    for holder, grant_id in grant_targets:
+    for holder, grant_id in targets.grants:
         await revoke("grant", lambda h=holder, g=grant_id: revoke_grant(h, g))
+    for owner, remixer in targets.blocks:
+        await revoke("block", lambda o=owner, r=remixer: block(o, r))
     await read_side.close()
     container.close()
     return timings
@@ -180,19 +226,22 @@ def main() -> None:
     rows = []
     for store, timings in results.items():
         base = percentile(timings["command"], 50)
-        for kind in ("cameo", "grant"):
+        for kind in ("cameo", "grant", "block"):
             samples = timings[kind]
-            rows.append((store, f"{kind} revoked → last video off the feed", len(samples),
+            rows.append((store, f"{WHAT[kind]} → last video off the feed", len(samples),
                          percentile(samples, 50), percentile(samples, 99),
                          percentile(samples, 50) / base))
         rows.append((store, "baseline: the revocation command alone", len(timings["command"]),
                      base, percentile(timings["command"], 99), 1.0))
-    print(f"{args.videos:,} published videos; each target has {args.per_target} dependent "
-          "videos (some remixed)")
+    print(f"{args.videos:,} published videos, 10% of them remixes (up to 3 deep); each "
+          f"cameo or grant target has {args.per_target} dependent videos, each blocked "
+          f"remixer {args.per_target // 4} chains of 3 remixes")
     print(table(["store", "what", "runs", "p50 ms", "p99 ms", "p50 vs command"], rows))
-    worst = max(results.values(), key=lambda t: percentile(t["cameo"] + t["grant"], 99))
-    both = worst["cameo"] + worst["grant"]
-    print(f"RESULT p50_ms={percentile(both, 50):.1f} p99_ms={percentile(both, 99):.1f}")
+    worst = max(results.values(),
+                key=lambda t: percentile(t["cameo"] + t["grant"] + t["block"], 99))
+    every = worst["cameo"] + worst["grant"] + worst["block"]
+    print(f"RESULT p50_ms={percentile(every, 50):.1f} p99_ms={percentile(every, 99):.1f}"
+          f" p99_ms_block={percentile(worst['block'], 99):.1f}")
 
 
 if __name__ == "__main__":

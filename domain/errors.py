@@ -77,3 +77,10 @@ class IdempotencyKeyReusedError(DomainError):
 class QuotaExceededError(DomainError):
     code = "quota-exceeded"
     status = 429
+
+
+class InviteLimitReachedError(DomainError):
+    """A member asked for more invite codes than their tier allows in all."""
+
+    code = "invite-limit-reached"
+    status = 403

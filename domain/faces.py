@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
+from uuid import UUID
 
 # Images cross these ports as array-likes so that the domain stays free of numpy: shape
 # (height, width, 3), dtype uint8, RGB channel order.
@@ -338,6 +339,41 @@ class TrackVerdict(StrEnum):
     OTHER_IDENTITY = "other_identity"  # an enrolled person who is not a requested cameo
     REVIEW = "review"  # near a threshold, or close to a cameo and to someone else at once
     UNKNOWN = "unknown"  # matches nobody enrolled (e.g. a synthetic person)
+    # A public figure's registered likeness that a grant (or their own cameo) covers.
+    LICENSED_LIKENESS = "licensed_likeness"
+
+
+# Subjects of the 1:N face index: an identity's id, or one reference face of a public
+# figure's likeness work, `work:<work id>:<reference digest prefix>`; the work's faces are
+# sealed under the key `work:<work id>`, destroyed when the work is withdrawn.
+LIKENESS_PREFIX = "work:"
+
+
+def likeness_key(work_id: UUID) -> str:
+    return f"{LIKENESS_PREFIX}{work_id}"
+
+
+def likeness_subject(work_id: UUID, reference_digest: str) -> str:
+    return f"{likeness_key(work_id)}:{reference_digest[:16]}"
+
+
+def likeness_work_of(subject_id: str) -> UUID:
+    """The work a likeness subject belongs to (ValueError for any other subject)."""
+    if not subject_id.startswith(LIKENESS_PREFIX):
+        raise ValueError(f"{subject_id!r} is not a likeness subject")
+    return UUID(subject_id.removeprefix(LIKENESS_PREFIX).partition(":")[0])
+
+
+def likeness_work(track: dict[str, Any]) -> UUID | None:
+    """The likeness work a recorded face track (findings shape) shows, if its closest
+    candidate is a public figure's reference face and it is not a requested cameo."""
+    if track.get("verdict") not in (TrackVerdict.OTHER_IDENTITY, TrackVerdict.REVIEW):
+        return None
+    best = (track.get("candidates") or [{}])[0]
+    try:
+        return likeness_work_of(str(best.get("subject_id", "")))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,9 @@ class CameoReference:
     owner_id: str
     handle: str
     face_png: bytes
+    # The owner's free-text instructions ("never show me eating meat"): a generator that
+    # can steer by text takes them as things to avoid.
+    instructions: str = ""
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ class TransientJobError(RuntimeError):
 
 @dataclass(frozen=True)
 class Job:
-    """`round` counts how often the subject was sent back to the worker (a reviewer
-    approving a held generation resumes it): each round is new work with its own id."""
+    """`round` tells apart the times a subject is sent to the worker: for a generation, the
+    log position of the event that sent it (its decision, or a reviewer's release), so each
+    is new work with its own id, and every process derives the same id from the log."""
 
     kind: str
     subject_id: str

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 from domain.actors import Actor, Role
 from domain.aggregate import ConsentryAggregate, Principal
-from domain.errors import ValidationError
+from domain.errors import InviteLimitReachedError, ValidationError
 
 
 @dataclass(frozen=True)
@@ -18,11 +18,12 @@ class Tier:
     name: str
     max_clip_seconds: int
     daily_generations: int
+    invites: int  # invite codes a member may issue in all (the operator may change it)
 
 
 TIERS = {
-    "free": Tier("free", max_clip_seconds=10, daily_generations=10),
-    "pro": Tier("pro", max_clip_seconds=25, daily_generations=100),
+    "free": Tier("free", max_clip_seconds=10, daily_generations=10, invites=5),
+    "pro": Tier("pro", max_clip_seconds=25, daily_generations=100, invites=25),
 }
 
 
@@ -100,7 +101,12 @@ class Member(Principal):
                 member.quota_day, member.quota_used = self.day, 0
             member.quota_used += 1
 
-    def record_invites(self, actor: Actor, invite_ids: tuple[UUID, ...]) -> None:
+    def record_invites(self, actor: Actor, invite_ids: tuple[UUID, ...], cap: int) -> None:
+        """`cap`: how many invites this member's tier allows in all."""
+        if self.invites_issued + len(invite_ids) > cap:
+            raise InviteLimitReachedError(
+                f"the {self.tier} tier allows {cap} invites; {self.invites_issued} issued",
+                tier=self.tier, cap=cap, issued=self.invites_issued)
         self._emit(self.InviteCodesIssued, actor, invite_ids=tuple(invite_ids))
 
     def change_tier(self, actor: Actor, tier: str) -> None:

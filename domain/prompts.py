@@ -3,6 +3,7 @@ and which content categories it falls in. Implementations live in `inference/`."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
@@ -45,6 +46,10 @@ class WorkAliasIndex(Protocol):
         ...
 
     def add(self, work_id: UUID, aliases: tuple[str, ...]) -> None: ...
+
+    def bulk_load(self, items: Iterable[tuple[UUID, tuple[str, ...]]]) -> None:
+        """Adds many works at once (the first catch-up with the log)."""
+        ...
 
     def remove(self, work_id: UUID) -> None: ...
 

@@ -57,15 +57,28 @@ class Work(ConsentryAggregate):
                            likeness_member_id=likeness_member_id)
 
     class ReferenceAdded(ConsentryAggregate.Event):
+        """`face_template`: for a likeness work, the reference's face template sealed under
+        the work's key (domain.faces.likeness_key), with the model that made it; empty
+        otherwise. The 1:N face index enrols it."""
+
         digest: str
         media_type: str
         hashes: dict[str, str]
         embedding_ref: str
+        face_template: bytes
+        face_model_id: str
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["face_template"] = b""
+            state["face_model_id"] = ""
 
         def apply(self, work: Work) -> None:
             work.references[self.digest] = {"media_type": self.media_type,
                                             "hashes": dict(self.hashes),
-                                            "embedding_ref": self.embedding_ref}
+                                            "embedding_ref": self.embedding_ref,
+                                            "face_enrolled": bool(self.face_template)}
 
     class GrantLinked(ConsentryAggregate.Event):
         grant_id: UUID
@@ -80,11 +93,15 @@ class Work(ConsentryAggregate):
             work.withdrawn = True
 
     def add_reference(self, actor: Actor, digest: str, media_type: str,
-                      hashes: dict[str, str] | None = None, embedding_ref: str = "") -> None:
+                      hashes: dict[str, str] | None = None, embedding_ref: str = "",
+                      face_template: bytes = b"", face_model_id: str = "") -> None:
         self._require(not self.withdrawn, "work was withdrawn")
+        self._require(not face_template or self.kind == "likeness",
+                      "only a likeness work enrols reference faces")
         if digest not in self.references:
             self._emit(self.ReferenceAdded, actor, digest=digest, media_type=media_type,
-                       hashes=dict(hashes or {}), embedding_ref=embedding_ref)
+                       hashes=dict(hashes or {}), embedding_ref=embedding_ref,
+                       face_template=face_template, face_model_id=face_model_id)
 
     def link_grant(self, actor: Actor, grant_id: UUID) -> None:
         self._require(not self.withdrawn, "work was withdrawn")

@@ -106,6 +106,11 @@ def stretch(frames: np.ndarray, count: int) -> Iterator[np.ndarray]:
             yield (mixed + 0.5).astype(np.uint8)
 
 
+def negative_prompt(request: RenderRequest) -> str:
+    """The cameo owners' instructions, as what the model should steer away from."""
+    return "; ".join(c.instructions.strip() for c in request.cameos if c.instructions.strip())
+
+
 class DiffusersGenerator:
     """A `diffusers` text-to-video pipeline (any that takes `prompt`, `num_frames`, `height`,
     `width`, `num_inference_steps`, `guidance_scale`, `generator` and `output_type`, e.g.
@@ -159,11 +164,13 @@ class DiffusersGenerator:
                                                 max(16, height // 16 * 16))
         # A CPU generator gives the same noise on every device for one seed.
         seed = self._torch.Generator(device="cpu").manual_seed(request.seed)
+        steer = negative_prompt(request)
         with self._lock, self._torch.inference_mode():
             output = self._pipeline(
                 prompt=request.prompt, num_frames=self._num_frames, height=model_h,
                 width=model_w, num_inference_steps=self._steps,
-                guidance_scale=self._guidance, generator=seed, output_type="np")
+                guidance_scale=self._guidance, generator=seed, output_type="np",
+                **({"negative_prompt": steer} if steer else {}))
         made = _as_frames(output)
         faces = cameo_faces(request.cameos, width, height, request.seed)
 

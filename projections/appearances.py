@@ -1,5 +1,6 @@
-"""Appearances: for each cameo owner, every generation that features them (drafts included),
-newest first. States come from the generation status view."""
+"""Appearances: for each cameo owner, every generation that features them (drafts included,
+remixes of videos featuring them at any depth included: the featured set recorded when it
+was decided), newest first. States come from the generation status view."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from domain.generation import Generation
+from domain.generation import DECIDED, FINAL, Generation
 from projections.base import InMemoryView, RowwisePostgresView, decode_cursor, encode_cursor
 
 
@@ -18,17 +19,12 @@ class InMemoryAppearancesView(InMemoryView):
     def __init__(self) -> None:
         super().__init__()
         self.by_owner: dict[UUID, list[UUID]] = {}
-        self._owners: dict[UUID, tuple[UUID, ...]] = {}
 
     def handle(self, position: int, event: Any) -> None:
         # A denied request never made a video, so nobody appears in it.
-        if isinstance(event, Generation.Requested):
-            self._owners[event.originator_id] = event.cameo_owner_ids
-            for owner in event.cameo_owner_ids:
+        if isinstance(event, Generation.Decided) and DECIDED[event.outcome] not in FINAL:
+            for owner in event.featured_member_ids:
                 self.by_owner.setdefault(owner, []).append(event.originator_id)
-        elif isinstance(event, Generation.Decided) and event.outcome == "deny":
-            for owner in self._owners.get(event.originator_id, ()):
-                self.by_owner[owner].remove(event.originator_id)
 
     async def featuring(self, owner_id: UUID, cursor: str | None = None, limit: int = 50
                         ) -> tuple[list[UUID], str | None]:
@@ -41,6 +37,7 @@ class InMemoryAppearancesView(InMemoryView):
 
 class PostgresAppearancesView(RowwisePostgresView):
     name = "appearances"
+    version = 2  # 2: from the featured set of the decision
     ddl = (
         "CREATE TABLE IF NOT EXISTS {s}.appearances (owner_id UUID NOT NULL,"
         " generation_id UUID NOT NULL, seq BIGINT NOT NULL,"
@@ -49,13 +46,11 @@ class PostgresAppearancesView(RowwisePostgresView):
     )
 
     async def handle(self, conn: asyncpg.Connection, position: int, event: Any) -> None:
-        if isinstance(event, Generation.Requested):
+        if isinstance(event, Generation.Decided) and DECIDED[event.outcome] not in FINAL:
             await conn.executemany(self.q(
                 "INSERT INTO {s}.appearances VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"),
-                [(owner, event.originator_id, position) for owner in event.cameo_owner_ids])
-        elif isinstance(event, Generation.Decided) and event.outcome == "deny":
-            await conn.execute(self.q("DELETE FROM {s}.appearances WHERE generation_id = $1"),
-                               event.originator_id)
+                [(owner, event.originator_id, position)
+                 for owner in event.featured_member_ids])
 
     async def featuring(self, owner_id: UUID, cursor: str | None = None, limit: int = 50
                         ) -> tuple[list[UUID], str | None]:

@@ -1,6 +1,8 @@
 """Which generations depend on which consents: the index the revocation process uses to
-find, from a revocation event, every generation it may affect (including other people's
-videos featuring a cameo, and remixes). Pure: events in, candidates out."""
+find, from a revocation event, every generation it may affect. It reads each generation's
+featured set (people and works named, inherited through remixes at any depth, and works
+found in its frames), so other people's videos featuring a cameo and remixes of them are
+found directly. Pure: events in, candidates out."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.cameo import Cameo
-from domain.generation import Generation
+from domain.generation import DECIDED, FINAL, Generation
 from domain.grant import Grant
 from domain.identity import Identity
 from domain.member import Member
@@ -48,17 +50,18 @@ class DependencyIndex:
         match event:
             case Generation.Requested():
                 self.requester[gid] = event.requester_id
-                self.owners_of[gid] = event.cameo_owner_ids
-                for owner in event.cameo_owner_ids:
-                    self.by_owner[owner].add(gid)
                 if event.remix_of is not None:
                     self.remixes[event.remix_of].add(gid)
             case Generation.Decided():
-                self.works_of[gid] = event.work_ids
-                for work in event.work_ids:
-                    self.by_work[work].add(gid)
-                if event.outcome == "deny":
+                if DECIDED[event.outcome] in FINAL:
                     self._forget(gid)
+                else:
+                    self.owners_of[gid] = event.featured_member_ids
+                    for owner in event.featured_member_ids:
+                        self.by_owner[owner].add(gid)
+                    self._add_works(gid, event.featured_work_ids)
+            case Generation.Scanned():
+                self._add_works(gid, event.work_ids)
             case Generation.Rejected() | Generation.Deleted():
                 self._forget(gid)
             case Cameo.Created():
@@ -105,6 +108,13 @@ class DependencyIndex:
         name = type(event).__qualname__
         return Trigger(name, gid, position, event.timestamp, frozenset(candidates))
 
+    def _add_works(self, gid: UUID, works: tuple[UUID, ...]) -> None:
+        if gid not in self.requester:
+            return  # forgotten already
+        self.works_of[gid] = tuple(dict.fromkeys((*self.works_of.get(gid, ()), *works)))
+        for work in works:
+            self.by_work[work].add(gid)
+
     def _featuring(self, owner: UUID | None) -> set[UUID]:
         return set(self.by_owner.get(owner, ())) if owner is not None else set()
 
@@ -119,3 +129,4 @@ class DependencyIndex:
             self.by_owner[owner].discard(gid)
         for work in self.works_of.pop(gid, ()):
             self.by_work[work].discard(gid)
+        self.requester.pop(gid, None)

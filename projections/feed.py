@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 from domain.feed_preferences import FeedPreferences
-from domain.generation import Generation
+from domain.generation import DECIDED, FINAL, Generation
 from domain.member import Member
 from projections.base import InMemoryView
 from projections.feed_postgres import PostgresFeedView
@@ -108,10 +108,14 @@ class InMemoryFeedView(InMemoryView):
                                    tuple(event.cameo_owner_ids), event.remix_of)
                 self.videos[video.id] = video
                 self._by_int[video.id.int] = video
-            case Generation.Decided() if event.outcome == "deny":
+            case Generation.Decided() if DECIDED[event.outcome] in FINAL:
                 denied = self.videos.pop(event.originator_id, None)  # never made
                 if denied is not None:
                     self._by_int.pop(denied.id.int, None)
+            case Generation.Decided():
+                decided = self.videos.get(event.originator_id)
+                if decided is not None:  # not in any index yet: nothing to move
+                    decided.feature(event.featured_member_ids)
             case _:
                 found = change_of(event)
                 if found is not None:

@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 
 from domain.feed_preferences import FeedPreferences
-from domain.generation import Generation
+from domain.generation import DECIDED, FINAL, Generation
 from domain.member import Member
 from projections.base import RowwisePostgresView
 from projections.feed_ranking import (
@@ -149,9 +149,13 @@ class PostgresFeedView(RowwisePostgresView):
                     " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"),
                     event.originator_id, event.requester_id, list(event.cameo_owner_ids),
                     event.remix_of)
-            case Generation.Decided() if event.outcome == "deny":
+            case Generation.Decided() if DECIDED[event.outcome] in FINAL:
                 await conn.execute(self.q("DELETE FROM {s}.feed_videos WHERE id = $1"),
                                    event.originator_id)
+            case Generation.Decided():
+                await conn.execute(self.q(
+                    "UPDATE {s}.feed_videos SET cameo_owner_ids = $2 WHERE id = $1"),
+                    event.originator_id, list(event.featured_member_ids))
             case _:
                 found = change_of(event)
                 if found is not None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from domain.generation import Generation
+from domain.generation import Generation, State, target_of
 from domain.like import Like
 from projections.base import InvalidCursorError, decode_cursor, encode_cursor
 
@@ -82,6 +82,11 @@ class VideoState:
         self.creator_key = creator.int
         self.cameo_keys = tuple(c.int for c in cameos)
 
+    def feature(self, members: tuple[UUID, ...]) -> None:
+        """Everyone the video shows, inherited cameos of a remix included."""
+        self.cameos = tuple(members)
+        self.cameo_keys = tuple(c.int for c in members)
+
     @property
     def in_feed(self) -> bool:
         """Published now (not taken down, deleted, rejected or held) and not restricted."""
@@ -131,22 +136,22 @@ REMIXED = Change(remixes=1)
 
 def change_of(event: Any) -> tuple[UUID, Change] | None:
     """The video an event changes and how (None: the event does not change a video).
-    Publication (and restoration) puts a video in the feed; anything that ends its
-    publication takes it out; a restriction keeps it out for good."""
+    A video is in the feed while the lifecycle says it is published; a restriction keeps
+    it out for good."""
     match event:
-        case Generation.Published():
-            return event.originator_id, Change(live=True, published_at=event.timestamp)
-        case Generation.Restored():
-            return event.originator_id, Change(live=True)
-        case (Generation.TakenDown() | Generation.Deleted() | Generation.Rejected()
-              | Generation.HeldForReview()):
-            return event.originator_id, Change(live=False)
-        case Generation.Restricted():
-            return event.originator_id, Change(restricted=True)
         case Like.Liked():
             return event.generation_id, Change(likes=1)
         case Like.Unliked():
             return event.generation_id, Change(likes=-1)
+        case Generation.Event():
+            state = target_of(event)
+            restricted = isinstance(event, Generation.Restricted)
+            if state is None and not restricted:
+                return None
+            published = event.timestamp if isinstance(event, Generation.Published) else None
+            return event.originator_id, Change(
+                live=None if state is None else state == State.PUBLISHED,
+                restricted=restricted, published_at=published)
     return None
 
 

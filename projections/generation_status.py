@@ -11,7 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
-from domain.generation import Generation
+from domain.generation import Generation, State, state_after
 from projections.base import (
     Batch,
     InMemoryView,
@@ -31,23 +31,30 @@ class GenerationRow:
     remix_of: UUID | None
     created_at: datetime
     updated_at: datetime
-    state: str = "requested"
+    state: str = State.REQUESTED
     outcome: str = ""
     rule_codes: tuple[str, ...] = ()
     trace: tuple[dict[str, Any], ...] = ()
     work_ids: tuple[UUID, ...] = ()
+    # Everyone and every work it shows: named, inherited through remixes, seen in frames.
+    featured_member_ids: tuple[UUID, ...] = ()
+    featured_work_ids: tuple[UUID, ...] = ()
     case_ids: tuple[UUID, ...] = ()
     artifact_digest: str = ""
-    scanned: bool = False
     published_digest: str = ""
     watermark_payload: str = ""
     restricted: bool = False
     takedown_cause: dict[str, str] = field(default_factory=dict)
+    hold_cause: dict[str, str] = field(default_factory=dict)
     published_at: datetime | None = None
+
+    def features(self, member_id: UUID) -> bool:
+        return member_id in self.featured_member_ids
 
 
 def changes(event: Any) -> dict[str, Any] | None:
-    """The fields a Generation event sets on its row (None: not a generation event)."""
+    """The fields a Generation event sets on its row besides its state, which `merge`
+    takes from the lifecycle (None: not a generation event)."""
     if not isinstance(event, Generation.Event):
         return None
     at = {"updated_at": event.timestamp}
@@ -55,50 +62,42 @@ def changes(event: Any) -> dict[str, Any] | None:
         case Generation.Requested():
             return {"requester_id": event.requester_id, "prompt": event.prompt,
                     "cameo_owner_ids": tuple(event.cameo_owner_ids), "seconds": event.seconds,
-                    "remix_of": event.remix_of, "created_at": event.timestamp, **at}
+                    "remix_of": event.remix_of, "created_at": event.timestamp,
+                    "featured_member_ids": tuple(event.cameo_owner_ids), **at}
         case Generation.Decided():
-            state = {"allow": "queued", "deny": "denied", "review": "pending_review"}
             return {"outcome": event.outcome, "rule_codes": tuple(event.rule_codes),
                     "trace": tuple(event.trace), "work_ids": tuple(event.work_ids),
-                    "state": state[event.outcome], **at}
+                    "featured_member_ids": tuple(event.featured_member_ids),
+                    "featured_work_ids": tuple(event.featured_work_ids), **at}
         case Generation.Rendered():
-            return {"state": "rendered", "artifact_digest": event.artifact_digest, **at}
+            return {"artifact_digest": event.artifact_digest, **at}
         case Generation.Scanned():
-            return {"state": "scanned", "scanned": True, **at}
+            return {"add_works": tuple(event.work_ids), **at}
         case Generation.Watermarked():
-            return {"state": "watermarked", "published_digest": event.published_digest,
+            return {"published_digest": event.published_digest,
                     "watermark_payload": event.payload, **at}
         case Generation.Published():
-            return {"state": "published", "published_at": event.timestamp, **at}
+            return {"published_at": event.timestamp, **at}
         case Generation.HeldForReview():
-            return {"state": "held", "add_case": event.case_id, **at}
+            return {"add_case": event.case_id, "hold_cause": dict(event.cause), **at}
         case Generation.CaseLinked():
             return {"add_case": event.case_id, **at}
-        case Generation.Approved() | Generation.Restricted():
-            extra = {"restricted": True} if isinstance(event, Generation.Restricted) else {}
-            return {"resume": True, **extra, **at}
+        case Generation.Approved():
+            return {"hold_cause": {}, **at}
+        case Generation.Restricted():
+            return {"restricted": True, **at}
         case Generation.Rejected():
-            return {"state": "rejected", "add_rule_codes": tuple(event.rule_codes), **at}
+            return {"add_rule_codes": tuple(event.rule_codes), **at}
         case Generation.TakenDown():
-            return {"state": "taken_down", "takedown_cause": dict(event.cause), **at}
+            return {"takedown_cause": dict(event.cause), **at}
         case Generation.Restored():
-            return {"state": "published", "takedown_cause": {}, **at}
-        case Generation.Deleted():
-            return {"state": "deleted", **at}
+            return {"takedown_cause": {}, **at}
     return at
 
 
-def resume_state(row: GenerationRow) -> str:
-    """Where an approved hold continues (mirrors Generation.resume_state)."""
-    if row.watermark_payload:
-        return "watermarked"
-    if row.scanned:
-        return "scanned"
-    return "rendered" if row.artifact_digest else "queued"
-
-
-def merge(row: GenerationRow, change: dict[str, Any]) -> GenerationRow:
+def merge(row: GenerationRow, event: Any, change: dict[str, Any]) -> GenerationRow:
     change = dict(change)
+    change["state"] = str(state_after(State(row.state), event))
     if "add_case" in change:
         case = change.pop("add_case")
         if case not in row.case_ids:
@@ -106,8 +105,9 @@ def merge(row: GenerationRow, change: dict[str, Any]) -> GenerationRow:
     if "add_rule_codes" in change:
         added = change.pop("add_rule_codes")
         change["rule_codes"] = tuple(dict.fromkeys((*row.rule_codes, *added)))
-    if change.pop("resume", False) and row.state in ("held", "rejected"):  # appeal overturns
-        change["state"] = resume_state(row)
+    if "add_works" in change:
+        added = change.pop("add_works")
+        change["featured_work_ids"] = tuple(dict.fromkeys((*row.featured_work_ids, *added)))
     return replace(row, **change)
 
 
@@ -130,7 +130,7 @@ class InMemoryGenerationStatusView(InMemoryView):
             self.rows[gid] = GenerationRow(id=gid, **change)
             self.by_requester.setdefault(event.requester_id, []).append(gid)
         elif gid in self.rows:
-            self.rows[gid] = merge(self.rows[gid], change)
+            self.rows[gid] = merge(self.rows[gid], event, change)
 
     async def get(self, generation_id: UUID) -> GenerationRow | None:
         return self.rows.get(generation_id)
@@ -149,10 +149,11 @@ class InMemoryGenerationStatusView(InMemoryView):
 
 
 _COLUMNS = ("requester_id", "prompt", "cameo_owner_ids", "seconds", "remix_of", "created_at",
-            "updated_at", "state", "outcome", "rule_codes", "trace", "work_ids", "case_ids",
-            "artifact_digest", "scanned", "published_digest", "watermark_payload", "restricted",
-            "takedown_cause", "published_at")
-_JSON = {"trace", "takedown_cause"}
+            "updated_at", "state", "outcome", "rule_codes", "trace", "work_ids",
+            "featured_member_ids", "featured_work_ids", "case_ids", "artifact_digest",
+            "published_digest", "watermark_payload", "restricted", "takedown_cause",
+            "hold_cause", "published_at")
+_JSON = {"trace", "takedown_cause", "hold_cause"}
 # Built from the constant column names above; every value goes in as a parameter.
 _UPSERT = (
     f"INSERT INTO {{s}}.generation_status (id, {', '.join(_COLUMNS)}, seq) "  # noqa: S608
@@ -165,18 +166,20 @@ class PostgresGenerationStatusView(PostgresView):
     """One table keyed by generation id; `(requester_id, created_at)` index for listing."""
 
     name = "generation_status"
-    version = 2  # 2: the `scanned` column
+    version = 3  # 3: featured sets and hold cause; the lifecycle gives the state
     ddl = (
         "CREATE TABLE IF NOT EXISTS {s}.generation_status ("
         " id UUID PRIMARY KEY, requester_id UUID NOT NULL, prompt TEXT NOT NULL,"
         " cameo_owner_ids UUID[] NOT NULL, seconds INT NOT NULL, remix_of UUID,"
         " created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL,"
         " state TEXT NOT NULL, outcome TEXT NOT NULL, rule_codes TEXT[] NOT NULL,"
-        " trace JSONB NOT NULL, work_ids UUID[] NOT NULL, case_ids UUID[] NOT NULL,"
-        " artifact_digest TEXT NOT NULL, scanned BOOLEAN NOT NULL,"
+        " trace JSONB NOT NULL, work_ids UUID[] NOT NULL,"
+        " featured_member_ids UUID[] NOT NULL, featured_work_ids UUID[] NOT NULL,"
+        " case_ids UUID[] NOT NULL, artifact_digest TEXT NOT NULL,"
         " published_digest TEXT NOT NULL,"
         " watermark_payload TEXT NOT NULL, restricted BOOLEAN NOT NULL,"
-        " takedown_cause JSONB NOT NULL, published_at TIMESTAMPTZ, seq BIGINT NOT NULL)",
+        " takedown_cause JSONB NOT NULL, hold_cause JSONB NOT NULL,"
+        " published_at TIMESTAMPTZ, seq BIGINT NOT NULL)",
         "CREATE INDEX IF NOT EXISTS generation_status_requester"
         " ON {s}.generation_status (requester_id, seq DESC)",
     )
@@ -184,9 +187,9 @@ class PostgresGenerationStatusView(PostgresView):
     async def handle_batch(self, conn: asyncpg.Connection, batch: Batch) -> None:
         """Reads the rows the batch touches in one query, merges in memory, and writes them
         back with one statement: a rebuild costs a few statements per thousand events."""
-        changes_in_order = [(p, e.originator_id, c, isinstance(e, Generation.Requested))
+        changes_in_order = [(p, e, c, isinstance(e, Generation.Requested))
                             for p, e in batch if (c := changes(e)) is not None]
-        existing = {gid for _, gid, _, created in changes_in_order if not created}
+        existing = {e.originator_id for _, e, _, created in changes_in_order if not created}
         rows: dict[UUID, GenerationRow] = {}
         seq: dict[UUID, int] = {}
         if existing:
@@ -195,12 +198,13 @@ class PostgresGenerationStatusView(PostgresView):
                 list(existing))
             rows = {r["id"]: _row(r) for r in records}
             seq = {r["id"]: r["seq"] for r in records}
-        for position, gid, change, created in changes_in_order:
+        for position, event, change, created in changes_in_order:
+            gid = event.originator_id
             if created:
                 rows[gid] = GenerationRow(id=gid, **change)
                 seq[gid] = position
             elif gid in rows:
-                rows[gid] = merge(rows[gid], change)
+                rows[gid] = merge(rows[gid], event, change)
         await conn.executemany(self.q(_UPSERT), [
             (gid, *(_db(c, getattr(row, c)) for c in _COLUMNS), seq[gid])
             for gid, row in rows.items()])
@@ -242,7 +246,8 @@ def _row(record: Any) -> GenerationRow:
     data = {c: record[c] for c in _COLUMNS}
     for column in _JSON:
         data[column] = json.loads(data[column])
-    for column in ("cameo_owner_ids", "rule_codes", "work_ids", "case_ids"):
+    for column in ("cameo_owner_ids", "rule_codes", "work_ids", "featured_member_ids",
+                   "featured_work_ids", "case_ids"):
         data[column] = tuple(data[column])
     data["trace"] = tuple(data["trace"])
     return GenerationRow(id=record["id"], **data)

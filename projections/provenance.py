@@ -11,16 +11,9 @@ from uuid import UUID
 
 import asyncpg
 
-from domain.generation import Generation
+from domain.generation import PUBLIC_STATES, Generation, State, state_after
 from domain.member import Member
 from projections.base import Batch, InMemoryView, PostgresView
-
-# Internal states as the public sees them.
-PUBLIC_STATES = {
-    "published": "published", "taken_down": "taken_down", "held": "held",
-    "pending_review": "held", "deleted": "deleted", "rejected": "rejected",
-    "denied": "rejected",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +23,7 @@ class ProvenanceRow:
     id: UUID
     requester_id: UUID
     created_at: datetime
-    state: str = "requested"
-    stage: str = "queued"  # where an approved hold resumes: queued..watermarked
+    state: str = State.REQUESTED
     restricted: bool = False
     payload: str = ""  # the watermark serial, hex
     published_at: datetime | None = None
@@ -60,7 +52,7 @@ class PublicRecord:
 
 
 def public_record(row: ProvenanceRow, handle: str) -> PublicRecord:
-    state = PUBLIC_STATES.get(row.state, "in_progress")
+    state = PUBLIC_STATES.get(State(row.state), "in_progress")
     if state == "published" and row.restricted:
         state = "restricted"  # allowed by a reviewer, but off the feed
     return PublicRecord(row.id, row.created_at, handle, state, row.payload,
@@ -68,33 +60,19 @@ def public_record(row: ProvenanceRow, handle: str) -> PublicRecord:
 
 
 def apply(row: ProvenanceRow, event: Any) -> ProvenanceRow:
-    """The row after one of its generation's events (mirrors Generation's transitions)."""
+    """The row after one of its generation's events (the state from the lifecycle)."""
+    row = replace(row, state=str(state_after(State(row.state), event)))
     match event:
-        case Generation.Decided():
-            state = {"allow": "queued", "deny": "denied", "review": "pending_review"}
-            return replace(row, state=state[event.outcome])
-        case Generation.Rendered() | Generation.Scanned() | Generation.Watermarked():
-            stage = {Generation.Rendered: "rendered", Generation.Scanned: "scanned",
-                     Generation.Watermarked: "watermarked"}[type(event)]
-            return replace(row, state=stage, stage=stage)
         case Generation.SerialAssigned():
             return replace(row, payload=event.payload)
         case Generation.Published():
-            return replace(row, state="published", published_at=event.timestamp)
-        case Generation.HeldForReview():
-            return replace(row, state="held")
-        case Generation.Approved() | Generation.Restricted():
-            restricted = row.restricted or isinstance(event, Generation.Restricted)
-            resumed = row.stage if row.state in ("held", "rejected") else row.state
-            return replace(row, state=resumed, restricted=restricted)
-        case Generation.Rejected():
-            return replace(row, state="rejected")
+            return replace(row, published_at=event.timestamp)
+        case Generation.Restricted():
+            return replace(row, restricted=True)
         case Generation.TakenDown():
-            return replace(row, state="taken_down", taken_down_at=event.timestamp)
+            return replace(row, taken_down_at=event.timestamp)
         case Generation.Restored():
-            return replace(row, state="published", taken_down_at=None)
-        case Generation.Deleted():
-            return replace(row, state="deleted")
+            return replace(row, taken_down_at=None)
     return row
 
 
@@ -134,8 +112,8 @@ class InMemoryProvenanceView(InMemoryView):
         return None if generation_id is None else await self.get(generation_id)
 
 
-_COLUMNS = ("requester_id", "created_at", "state", "stage", "restricted", "payload",
-            "published_at", "taken_down_at")
+_COLUMNS = ("requester_id", "created_at", "state", "restricted", "payload", "published_at",
+            "taken_down_at")
 # Built from the constant column names above; every value goes in as a parameter.
 _UPSERT = (
     f"INSERT INTO {{s}}.provenance_generations (id, {', '.join(_COLUMNS)}) "  # noqa: S608
@@ -150,10 +128,11 @@ class PostgresProvenanceView(PostgresView):
     """Generations keyed by id with a unique index on the serial; handles beside them."""
 
     name = "provenance"
+    version = 2  # 2: no `stage` column (approvals name where they resume)
     ddl = (
         "CREATE TABLE IF NOT EXISTS {s}.provenance_generations ("
         " id UUID PRIMARY KEY, requester_id UUID NOT NULL,"
-        " created_at TIMESTAMPTZ NOT NULL, state TEXT NOT NULL, stage TEXT NOT NULL,"
+        " created_at TIMESTAMPTZ NOT NULL, state TEXT NOT NULL,"
         " restricted BOOLEAN NOT NULL, payload TEXT NOT NULL,"
         " published_at TIMESTAMPTZ, taken_down_at TIMESTAMPTZ)",
         "CREATE UNIQUE INDEX IF NOT EXISTS provenance_generations_payload"

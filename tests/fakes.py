@@ -4,6 +4,7 @@ rights holders through the real commands."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,9 +12,10 @@ from uuid import UUID
 
 from adapters.bootstrap import Container
 from domain.actors import SYSTEM, Actor, Role
+from domain.generation import Generation
 from domain.grant import GrantTerms
 from domain.jobs import Job
-from domain.media_scan import SafetyDecision, SafetyReport
+from domain.media_scan import SafetyDecision, SafetyReport, WorkScanReport
 from domain.services import Consentry
 
 
@@ -29,6 +31,23 @@ class FakeClock:
 
 
 WORKER = Actor("worker-1", Role.WORKER)
+
+
+def findings(*, tracks: tuple[dict[str, Any], ...] = (),
+             matches: tuple[dict[str, Any], ...] = (), safety: str = "allow",
+             frames: int = 4) -> dict[str, Any]:
+    """Scan findings in the shapes the worker records (the face scan's tracks, the work
+    scan's and the safety classifier's `as_findings`), so that tests recording a scan run
+    the after-generation rules as the worker's scans do. The defaults: nothing found,
+    safety allowed by a scripted classifier (see `ScriptedSafety`)."""
+    works = WorkScanReport((), ("embedding",), frames, frames).as_findings()
+    works["matches"] = [dict(m) for m in matches]
+    return {"faces": {"configured": True, "error": "", "model_id": "test-model",
+                      "frames_sampled": frames, "tracks": [dict(t) for t in tracks]},
+            "works": works,
+            "safety": SafetyReport((("scripted", 0.0),), SafetyDecision(safety), True,
+                                   "scripted-test").as_findings(),
+            "frames_sampled": frames}
 
 
 @dataclass
@@ -78,7 +97,7 @@ class World:
         """Drives an allowed generation to Published through the worker's commands."""
         app = self.app
         app.record_render(WORKER, generation_id, "a" * 64, 48, 2.0, "w1", 1)
-        app.record_scan(WORKER, generation_id, {"faces": [], "works": [], "safety": []})
+        app.record_scan(WORKER, generation_id, findings())
         app.record_watermark(WORKER, generation_id, "00ff00ff00ff", "b" * 64, "c" * 64)
         app.publish_generation(WORKER, generation_id)
 
@@ -114,6 +133,16 @@ class ScriptedSafety:
 
     def scan(self, frames: Any) -> SafetyReport:
         return SafetyReport((("scripted", 1.0),), self.decision, True, "scripted-test")
+
+
+def take_down(app: Consentry) -> Callable[[Actor, UUID], None]:
+    """What a revocation or a reviewer's removal records on a published video, without
+    staging either: for tests about what follows a takedown."""
+    def run(actor: Actor, generation_id: UUID) -> None:
+        generation = app.get(Generation, generation_id)
+        generation.take_down(actor, {"kind": "test"})
+        app.commit(generation)
+    return run
 
 
 def event_count(container: Container) -> int:

@@ -30,7 +30,7 @@ from api.schemas.generations import GenerationIn, GenerationOut, GenerationPage,
 from domain.actors import Role
 from domain.errors import NotFoundError
 from domain.gate.decision import redact
-from domain.generation import Generation
+from domain.generation import Generation, State, in_feed
 from projections.generation_status import GenerationRow
 
 
@@ -42,9 +42,9 @@ def can_see(actor: ActorDep, row: GenerationRow) -> bool:
     if actor.role != Role.MEMBER:
         return False
     me = UUID(actor.id)
-    if me == row.requester_id or me in row.cameo_owner_ids:
+    if me == row.requester_id or row.features(me):
         return True
-    return row.state == "published" and not row.restricted
+    return in_feed(State(row.state), row.restricted)
 
 
 class GenerationController(AuthenticatedController):
@@ -100,8 +100,8 @@ class GenerationController(AuthenticatedController):
         if row is None or not can_see(actor, row):
             raise NotFoundError("Generation not found", id=str(generation_id))
         out = GenerationOut.of(row, full_trace=actor.role in (Role.ADMIN, Role.REVIEWER))
-        mine = actor.role == Role.MEMBER and UUID(actor.id) in (row.requester_id,
-                                                                 *row.cameo_owner_ids)
+        mine = actor.role == Role.MEMBER and (UUID(actor.id) == row.requester_id
+                                              or row.features(UUID(actor.id)))
         if actor.role == Role.MEMBER and not mine:
             out.trace, out.rule_codes = [], []
         return out
@@ -120,8 +120,8 @@ class GenerationController(AuthenticatedController):
         c = container(request)
         generation = await sync_to_thread(c.app.get, Generation, generation_id)
         staff = actor.role in (Role.ADMIN, Role.REVIEWER)
-        if not generation.published_digest or generation.state == "deleted" \
-                or not (staff or generation.state == "published"):
+        if not generation.published_digest or generation.state == State.DELETED \
+                or not (staff or generation.state == State.PUBLISHED):
             raise NotFoundError("This generation has no published video", id=str(generation_id))
         data = await sync_to_thread(c.blobs.get, generation.published_digest)
         return Response(data, media_type="video/mp4",

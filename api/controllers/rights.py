@@ -10,7 +10,7 @@ from litestar import delete, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.params import FromPath, JSONBody
 
-from adapters.bootstrap import Container
+from adapters.reference_media import index_reference
 from api.controllers.identity import CursorQuery, Limit
 from api.deps import (
     ActorDep,
@@ -51,7 +51,6 @@ from domain.grant import Grant, GrantTerms
 from domain.rights_holder import RightsHolder
 
 MAX_REFERENCE_BYTES = 64 * 1024 * 1024
-EMBEDDING_MEDIA_TYPE = "application/x-consentry-embeddings"
 
 
 def _is_mp4(body: bytes) -> bool:
@@ -90,15 +89,6 @@ def check_reference_body(media_type: str, body: bytes) -> None:
     if not REFERENCE_TYPES[media_type](body):
         raise UnsupportedMediaTypeError(f"the body is not {media_type} content")
 
-
-
-def _index_reference(c: Container, body: bytes, media_type: str) -> tuple[dict[str, str], str]:
-    """Perceptual hashes and the stored embedding's digest ("" without a model). CPU-bound:
-    runs in a worker thread, never on the event loop."""
-    hashes = c.reference_hasher.hash_reference(body, media_type) if c.reference_hasher else {}
-    embedding = c.reference_embedder.embed_reference(body, media_type) \
-        if c.reference_embedder is not None and c.reference_embedder.configured else None
-    return hashes, c.blobs.put(embedding, EMBEDDING_MEDIA_TYPE) if embedding else ""
 
 
 def _reason(data: ReasonIn | None) -> str:
@@ -227,21 +217,25 @@ class WorkController(AuthenticatedController):
         QuickTime or WebM; up to 64 MiB; Content-Type must say which). It is stored by
         content digest, hashed (PDQ of the picture, its mirror image and centre, or of a
         clip's frames) and, when an embedding model is configured, embedded; generated
-        videos are matched against it from then on (WORK-VISUAL). Media that does not
-        decode answers 422 `unreadable-media`; a picture too plain to hash is kept but
-        reported `too-plain`."""
+        videos are matched against it from then on (WORK-VISUAL). For a public figure's
+        likeness work, the largest face in it is enrolled in the 1:N face index, so a video
+        showing that face without their cameo or a grant is rejected (FACE-NOT-OTHERS).
+        Media that does not decode answers 422 `unreadable-media`; a picture too plain to
+        hash is kept but reported `too-plain`."""
         require(actor, Role.RIGHTS_HOLDER)
         c = container(request)
-        await sync_to_thread(c.app.own_work, actor, work_id)  # 404 before anything is stored
+        work = await sync_to_thread(c.app.own_work, actor, work_id)  # 404 before storing
         media_type = reference_media_type(request.headers.get("content-type", ""))
         body = await request.body()
         check_reference_body(media_type, body)
-        hashes, embedding_ref = await sync_to_thread(_index_reference, c, body, media_type)
+        indexed = await sync_to_thread(index_reference, c, work, body, media_type)
         digest = await sync_to_thread(c.blobs.put, body, media_type)
         await command(request, c.app.add_work_reference, actor, work_id, digest, media_type,
-                      hashes, embedding_ref, key=idempotency_key)
-        return ReferenceOut.of(digest, {"media_type": media_type, "hashes": hashes,
-                                        "embedding_ref": embedding_ref})
+                      indexed.hashes, indexed.embedding_ref, indexed.face_template,
+                      indexed.face_model_id, key=idempotency_key)
+        return ReferenceOut.of(digest, {"media_type": media_type, "hashes": indexed.hashes,
+                                        "embedding_ref": indexed.embedding_ref,
+                                        "face_enrolled": bool(indexed.face_template)})
 
     @post("/{work_id:uuid}/grants", operation_id="issueGrant", status_code=201)
     async def issue_grant(self, request: Req, actor: ActorDep, work_id: FromPath[UUID],

@@ -36,6 +36,9 @@ class GenerationOut(msgspec.Struct):
     rule_codes: list[str]
     cameo_owner_ids: list[str]
     work_ids: list[str]
+    # Everyone and every work it shows: named, inherited through remixes, seen in frames.
+    featured_member_ids: list[str]
+    featured_work_ids: list[str]
     seconds: int
     remix_of: str | None
     created_at: datetime
@@ -43,6 +46,7 @@ class GenerationOut(msgspec.Struct):
     published_at: datetime | None
     restricted: bool
     takedown_cause: dict[str, str]
+    hold_cause: dict[str, str]
     trace: list[dict[str, Any]]
 
     @classmethod
@@ -51,10 +55,13 @@ class GenerationOut(msgspec.Struct):
             id=str(row.id), requester_id=str(row.requester_id), prompt=row.prompt,
             state=row.state, outcome=row.outcome, rule_codes=list(row.rule_codes),
             cameo_owner_ids=[str(c) for c in row.cameo_owner_ids],
-            work_ids=[str(w) for w in row.work_ids], seconds=row.seconds,
+            work_ids=[str(w) for w in row.work_ids],
+            featured_member_ids=[str(m) for m in row.featured_member_ids],
+            featured_work_ids=[str(w) for w in row.featured_work_ids], seconds=row.seconds,
             remix_of=str(row.remix_of) if row.remix_of else None, created_at=row.created_at,
             updated_at=row.updated_at, published_at=row.published_at,
             restricted=row.restricted, takedown_cause=dict(row.takedown_cause),
+            hold_cause=dict(row.hold_cause),
             trace=list(row.trace) if full_trace else redact(row.trace))
 
 

@@ -100,13 +100,16 @@ class ReferenceOut(msgspec.Struct):
     # "embedding"); "too-plain": too little detail to hash and no embedding model.
     visual_matching: str = "pending"
     matched_by: list[str] = msgspec.field(default_factory=list)
+    # A likeness work's reference: its face is in the 1:N face index (FACE-NOT-OTHERS).
+    face_enrolled: bool = False
 
     @classmethod
     def of(cls, digest: str, reference: dict[str, Any]) -> ReferenceOut:
         methods = (["pdq"] if reference["hashes"] else []) + \
             (["embedding"] if reference["embedding_ref"] else [])
         return cls(digest=digest, media_type=reference["media_type"],
-                   visual_matching="indexed" if methods else "too-plain", matched_by=methods)
+                   visual_matching="indexed" if methods else "too-plain", matched_by=methods,
+                   face_enrolled=bool(reference.get("face_enrolled")))
 
 
 class WorkOut(msgspec.Struct):
@@ -217,7 +220,8 @@ class UsageOut(msgspec.Struct):
     generation_id: str
     state: str
     outcome: str
-    inherited: bool
+    inherited: bool  # shown because a remix source did (the grant's `remix` use applied)
+    found_in_frames: bool  # seen by the protected-work scan, not named by the prompt
     seconds: int
     created_at: datetime
     updated_at: datetime
@@ -227,7 +231,8 @@ class UsageOut(msgspec.Struct):
     @classmethod
     def of(cls, usage: Usage, row: GenerationRow) -> UsageOut:
         return cls(generation_id=str(row.id), state=row.state, outcome=row.outcome,
-                   inherited=usage.inherited, seconds=row.seconds, created_at=row.created_at,
+                   inherited=usage.inherited, found_in_frames=usage.visual,
+                   seconds=row.seconds, created_at=row.created_at,
                    updated_at=row.updated_at, published_at=row.published_at,
                    takedown_cause={k: v for k, v in row.takedown_cause.items()
                                    if k in CAUSE_FIELDS})

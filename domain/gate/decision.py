@@ -3,11 +3,13 @@ person, else allow. The trace keeps every rule, passed ones included."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from domain.gate.facts import GateInput
-from domain.gate.rules import FAIL, RULES, RuleResult
+from domain.gate.rules import FAIL, REVIEW, RULES, RuleResult
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,10 @@ class Decision:
     def trace(self) -> tuple[dict[str, Any], ...]:
         return tuple(r.as_dict() for r in self.results)
 
+    @property
+    def review_keys(self) -> tuple[str, ...]:
+        return review_keys(self.results)
+
 
 def evaluate(gate: GateInput) -> Decision:
     results = tuple(rule(gate) for rule in RULES)
@@ -63,3 +69,15 @@ def redact(trace: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
             shown["cameos"] = cameos
         out.append({"code": rule["code"], "outcome": rule["outcome"], "evidence": shown})
     return out
+
+
+def review_key(result: RuleResult) -> str:
+    """Names what a rule asking for a person found (its code and a digest of its
+    evidence): a review a person cleared is not asked again while its key is the same, and
+    is asked again as soon as the evidence changes (a new restriction, another grant)."""
+    text = json.dumps(result.evidence, sort_keys=True, default=str)
+    return f"{result.code}:{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+
+
+def review_keys(results: tuple[RuleResult, ...]) -> tuple[str, ...]:
+    return tuple(review_key(r) for r in results if r.outcome == REVIEW)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from domain.prompts import AliasHit, CategoryLabel
+from domain.generation import State
+from domain.prompts import AliasHit, CategoryLabel, InstructionVerdict
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,9 @@ class CameoFacts:
     approved: frozenset[UUID]
     blocked: frozenset[UUID]
     forbidden_categories: tuple[str, ...]
-    has_instructions: bool
+    instructions: str = ""
+    # What the instruction checker said of this prompt (None: no instructions to check).
+    instruction_verdict: InstructionVerdict | None = None
     inherited: bool = False
 
 
@@ -68,13 +71,15 @@ class WorkFacts:
     grants: tuple[GrantFacts, ...]
     hits: tuple[AliasHit, ...] = ()
     inherited: bool = False
+    # Found in the generated frames rather than named (a re-check after the scan).
+    visual: bool = False
 
 
 @dataclass(frozen=True)
 class RemixFacts:
     id: UUID
     version: int
-    state: str
+    state: State
 
 
 @dataclass(frozen=True)

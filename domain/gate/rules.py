@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.gate.facts import CameoFacts, GateInput, GrantFacts, WorkFacts
+from domain.generation import State
 
 PASS, FAIL, REVIEW = "pass", "fail", "review"
 
@@ -87,12 +88,21 @@ def cameo_restrictions_check(c: CameoFacts, certain: set[str],
                              uncertain: set[str]) -> tuple[str, dict[str, Any]]:
     forbidden = set(c.forbidden_categories)
     hit, maybe = sorted(forbidden & certain), sorted(forbidden & uncertain)
-    outcome = FAIL if hit else REVIEW if maybe else PASS
+    outcomes = [FAIL if hit else REVIEW if maybe else PASS]
     evidence: dict[str, Any] = {"owner": str(c.owner_id), "forbidden_hit": hit,
                                 "forbidden_maybe": maybe}
-    if c.has_instructions:
-        evidence["instructions"] = "passed to the generator; checked after generation"
-    return outcome, evidence
+    verdict = c.instruction_verdict
+    if c.instructions:
+        # No verdict, or one from no model, is a person's job: the case quotes the text.
+        outcome = verdict.outcome if verdict is not None else REVIEW
+        outcomes.append(REVIEW if outcome != PASS else PASS)
+        evidence["instructions"] = {
+            "text": c.instructions, "outcome": outcome,
+            "checker": verdict.model_id if verdict is not None and verdict.model_id
+            else "not configured",
+            "score": verdict.score if verdict is not None else None,
+            "reason": verdict.reason if verdict is not None else "not checked"}
+    return _worst(outcomes), evidence
 
 
 def _per_cameo(code: str, gate: GateInput, check: Callable[[CameoFacts], tuple[str, dict]],
@@ -138,21 +148,32 @@ def grant_covers(grant: GrantFacts, gate: GateInput, use: str,
 
 
 def work_licence_check(work: WorkFacts, gate: GateInput, use: str) -> tuple[str, dict[str, Any]]:
+    """A work is licensed when a grant covers this requester, use, content and date; a
+    withdrawn work never is. A prompt that only may refer to it (matches near a matcher's
+    threshold) is sent to a person instead of denied."""
     certain, uncertain = _categories(gate)
-    evidence: dict[str, Any] = {"work": str(work.id), "title": work.title, "kind": work.kind,
-                                "matched": sorted({h.alias for h in work.hits})}
+    evidence: dict[str, Any] = {
+        "work": str(work.id), "title": work.title, "kind": work.kind,
+        "matched": sorted({h.alias for h in work.hits}),
+        "matches": [{"alias": h.alias, "method": h.method, "score": h.score,
+                     "decision": h.decision} for h in work.hits]}
+    if work.visual:
+        evidence["found_in"] = "frames"
     if work.withdrawn:
-        return FAIL, {**evidence, "reason": "work withdrawn"}
-    per_grant = {str(g.id): grant_covers(g, gate, use, certain, uncertain) for g in work.grants}
-    best = PASS if PASS in per_grant.values() else REVIEW if REVIEW in per_grant.values() \
-        else FAIL
-    evidence["grants"] = per_grant
-    if best == FAIL:
-        evidence["reason"] = "no grant covers this requester, use, content and date"
-    attribution = any(g.attribution_required for g in work.grants
-                      if per_grant[str(g.id)] == PASS)
-    if attribution:
-        evidence["attribution_required"] = True
+        best, evidence["reason"] = FAIL, "withdrawn"
+    else:
+        per_grant = {str(g.id): grant_covers(g, gate, use, certain, uncertain)
+                     for g in work.grants}
+        evidence["grants"] = per_grant
+        best = PASS if PASS in per_grant.values() else REVIEW if REVIEW in per_grant.values() \
+            else FAIL
+        if best == FAIL:
+            evidence["reason"] = "no grant covers this requester, use, content and date"
+        if any(g.attribution_required for g in work.grants if per_grant[str(g.id)] == PASS):
+            evidence["attribution_required"] = True
+    if best == FAIL and work.hits and all(h.decision == REVIEW for h in work.hits):
+        best = REVIEW
+        evidence["near_threshold"] = True
     return best, evidence
 
 
@@ -197,12 +218,16 @@ def public_figure(gate: GateInput) -> RuleResult:
 
 
 def remix_consent(gate: GateInput) -> RuleResult:
+    """A remix inherits everyone and every work its source features (at any depth): each
+    must still allow it, for the `remix` use. A source held for review waits for a person;
+    one that is no longer published cannot be remixed."""
     if gate.remix is None:
         return RuleResult("REMIX-CONSENT", PASS, {"remix": False})
-    source_ok = gate.remix.state == "published"
+    source = gate.remix.state
     r = gate.requester
-    outcomes = [PASS if source_ok else FAIL]
-    evidence: dict[str, Any] = {"source": str(gate.remix.id), "source_state": gate.remix.state}
+    outcomes = [PASS if source == State.PUBLISHED
+                else REVIEW if source in (State.HELD, State.PENDING_REVIEW) else FAIL]
+    evidence: dict[str, Any] = {"source": str(gate.remix.id), "source_state": str(source)}
     reads: dict[str, int] = {f"generation:{gate.remix.id}": gate.remix.version}
     certain, uncertain = _categories(gate)
     cameo_ev = []

@@ -4,23 +4,38 @@ engagement, provenance)."""
 
 from __future__ import annotations
 
-from domain.prompts import PromptClassifier, SemanticWorkMatcher, WorkAliasIndex
+from collections.abc import Mapping
+
+from domain.prompts import (
+    InstructionChecker,
+    PromptClassifier,
+    SemanticWorkMatcher,
+    WorkAliasIndex,
+)
 from domain.services.core import Clock, utc_now
 from domain.services.engagement import EngagementCommands
+from domain.services.log_follower import LogFollower
 from domain.services.provenance import ProvenanceCommands
+from domain.services.work_names import WorkNames
 
 
 class Consentry(ProvenanceCommands, EngagementCommands):
     """Persistence comes from `env` (PERSISTENCE_MODULE: popo, sqlite or postgres); the
-    prompt readers are ports, passed in by the composition root."""
+    prompt readers are ports, passed in by the composition root. `work_names` follows the
+    log into the alias index and the semantic matcher; the gate catches it up before every
+    decision, so a work registered through any process is screened at once."""
 
     def __init__(self, env: dict[str, str] | None, *, alias_index: WorkAliasIndex,
                  semantic_matcher: SemanticWorkMatcher, classifier: PromptClassifier,
-                 clock: Clock = utc_now) -> None:
+                 instruction_checker: InstructionChecker, clock: Clock = utc_now,
+                 invite_caps: Mapping[str, int] | None = None) -> None:
         super().__init__(env, clock)
+        self.invite_caps = dict(invite_caps or {})
         self.alias_index = alias_index
         self.semantic_matcher = semantic_matcher
         self.classifier = classifier
+        self.instruction_checker = instruction_checker
+        self.work_names = LogFollower(self, WorkNames(alias_index, semantic_matcher))
 
 
 __all__ = ["Consentry"]

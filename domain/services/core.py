@@ -17,7 +17,12 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from domain.actors import Actor
-from domain.errors import ConflictError, IdempotencyKeyReusedError, NotFoundError
+from domain.errors import (
+    ConflictError,
+    DomainError,
+    IdempotencyKeyReusedError,
+    NotFoundError,
+)
 from domain.idempotency import IdempotencyRecord
 from domain.ids import idempotency_id
 from domain.services.committer import GroupCommitter
@@ -117,7 +122,15 @@ class CoreApplication(Application):
         previous = self.find(IdempotencyRecord, record_id)
         if previous is not None:
             return _replay(previous, command, fingerprint)
-        result, aggregates = body()
+        try:
+            result, aggregates = body()
+        except DomainError:
+            # A concurrent retry with this key may have won meanwhile, changing what the
+            # body read (e.g. a count it limits): its result is the answer.
+            winner = self.find(IdempotencyRecord, record_id)
+            if winner is None:
+                raise
+            return _replay(winner, command, fingerprint)
         record = IdempotencyRecord.record(actor, record_id, command, fingerprint,
                                           _storable(result))
         try:

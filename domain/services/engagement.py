@@ -9,7 +9,7 @@ from uuid import UUID
 from domain.actors import Actor, Role
 from domain.errors import InvalidTransitionError, NotFoundError
 from domain.feed_preferences import FeedPreferences
-from domain.generation import Generation
+from domain.generation import Generation, State, in_feed
 from domain.ids import feed_preferences_id, like_id
 from domain.like import Like
 from domain.member import Member
@@ -22,7 +22,7 @@ def visible_to(generation: Generation, member_id: UUID) -> bool:
     author and the people featured in it (the same rule as the API's generation reads)."""
     if member_id == generation.requester_id or generation.features(member_id):
         return True
-    return generation.state == "published" and not generation.restricted
+    return in_feed(generation.state, generation.restricted)
 
 
 class EngagementCommands(ReviewCommands):
@@ -37,7 +37,7 @@ class EngagementCommands(ReviewCommands):
             generation = self.find(Generation, generation_id)
             if generation is None or not visible_to(generation, me):
                 raise NotFoundError("Generation not found", id=str(generation_id))
-            if generation.state != "published":
+            if generation.state != State.PUBLISHED:
                 raise InvalidTransitionError("only published videos can be liked",
                                              state=generation.state)
             like = self.find(Like, like_id(me, generation_id)) \

@@ -5,7 +5,6 @@ owner's template and reference face opened for one job."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
 from uuid import UUID
 
@@ -14,29 +13,42 @@ from eventsourcing.utils import get_topic
 from domain.actors import Actor
 from domain.blobs import BlobNotFoundError, BlobStore, check_digest
 from domain.errors import ValidationError
-from domain.faces import FaceIndex, FaceTemplate, IndexMatch
+from domain.faces import (
+    LIKENESS_PREFIX,
+    FaceIndex,
+    FaceTemplate,
+    IndexMatch,
+    likeness_key,
+    likeness_subject,
+    likeness_work_of,
+)
 from domain.identity import Identity
 from domain.ids import identity_id
 from domain.services.consent import ConsentCommands
 from domain.services.core import CoreApplication
+from domain.services.log_follower import LogFollower, Positioned
 from domain.verification import TemplateSealer
+from domain.work import Work
 
 log = logging.getLogger(__name__)
 
-TOPICS = (get_topic(Identity.Verified), get_topic(Identity.Erased))
-
-
 class FaceIndexFollower:
-    """A `FaceIndex` kept equal to the enrolled templates of one model in the event log:
-    the latest `Identity.Verified` of every identity not erased whose key still opens it.
+    """A `FaceIndex` kept equal, through a `LogFollower`, to the enrolled faces of one
+    model in the event log: the latest `Identity.Verified` template of every identity not
+    erased whose key still opens it, and the reference faces of every public figure's
+    likeness work not withdrawn (subjects `work:<id>:<reference>`, see
+    domain.faces.likeness_subject).
 
-    `catch_up()` reads the Verified and Erased events after its position (one indexed
-    query when nothing is new, so a job calls it before every search); the first call
-    rebuilds the index from the whole log. On `Erased` it also shreds: destroys the key and
-    deletes the sealed reference face and the raw video the event names. Every process
-    replays all erasures once at start, so an erasure whose process died between the event
-    and the shredding is completed by the next start (or the next catch-up anywhere):
-    each step is idempotent, and the position moves only once all of them succeeded."""
+    `catch_up()` costs one query when the log has not moved, so a job calls it before
+    every search; the first call builds the index from the whole log. On `Erased` it also
+    shreds: destroys the key and deletes the sealed reference face and the raw video the
+    event names (a withdrawn likeness work's key goes the same way). Every process replays
+    all erasures once at start, so an erasure whose process died between the event and the
+    shredding is completed by the next start (or the next catch-up anywhere): each step is
+    idempotent, and the position moves only once all of them succeeded."""
+
+    topics = (get_topic(Identity.Verified), get_topic(Identity.Erased),
+              get_topic(Work.ReferenceAdded), get_topic(Work.Withdrawn))
 
     def __init__(self, app: CoreApplication, index: FaceIndex, sealer: TemplateSealer,
                  blobs: BlobStore, batch: int = 1000) -> None:
@@ -44,57 +56,65 @@ class FaceIndexFollower:
         self.index = index
         self.sealer = sealer
         self.blobs = blobs
-        self.batch = batch
-        self.position = 0
         self._built = False
-        self._lock = threading.Lock()
+        self._likeness: dict[UUID, set[str]] = {}  # work id -> its indexed subjects
+        self.follower = LogFollower(app, self, batch=batch)
+
+    @property
+    def position(self) -> int:
+        return self.follower.position
 
     def catch_up(self) -> int:
-        """Applies what is new in the log; returns how many identity events it read."""
-        with self._lock:
-            position, changes, erased = self._read_since(self.position)
-            for event in erased:
-                self._shred(event)
-            opened = self._open(changes)
-            if not self._built:
-                self.index.rebuild((sid, t) for sid, t in opened.items() if t is not None)
-                self._built = True
-            else:
-                for subject_id, template in opened.items():
-                    if template is None:
-                        self.index.remove(subject_id)
-                    else:
-                        self.index.add(subject_id, template)
-            read = len(changes) + len(erased)
-            self.position = position
-            return read
+        """Applies what is new in the log; returns how many events it read."""
+        return self.follower.catch_up()
 
-    def _read_since(self, position: int) -> tuple[int, dict[str, bytes | None],
-                                                   list[Identity.Erased]]:
-        """Per identity, the sealed template to index (None: drop it), and the erasures."""
-        changes: dict[str, bytes | None] = {}
+    def apply(self, events: Iterable[Positioned]) -> None:
+        changes: dict[str, bytes | None] = {}  # subject -> sealed template (None: drop)
         erased: list[Identity.Erased] = []
-        last = position
-        for last, event in self.app.events_since(position, TOPICS, self.batch):  # noqa: B007
-            subject = str(event.originator_id)
+        withdrawn: list[UUID] = []
+        for _, event in events:
             if isinstance(event, Identity.Verified):
                 # A template of another model waits for re-enrolment, out of the index.
-                changes[subject] = event.template_ciphertext \
+                changes[str(event.originator_id)] = event.template_ciphertext \
                     if event.model_id == self.index.model_id else None
             elif isinstance(event, Identity.Erased):
-                changes[subject] = None
+                changes[str(event.originator_id)] = None
                 erased.append(event)
-        return last, changes, erased
+            elif isinstance(event, Work.ReferenceAdded):
+                if event.face_template and event.face_model_id == self.index.model_id:
+                    subject = likeness_subject(event.originator_id, event.digest)
+                    self._likeness.setdefault(event.originator_id, set()).add(subject)
+                    changes[subject] = event.face_template
+            elif event.originator_id in self._likeness:  # a likeness work withdrawn
+                withdrawn.append(event.originator_id)
+                for subject in self._likeness.pop(event.originator_id):
+                    changes[subject] = None
+        for event in erased:
+            self._shred(event)
+        opened = self._open(changes)
+        for work_id in withdrawn:
+            self.sealer.erase(likeness_key(work_id))
+        if not self._built:
+            self.index.rebuild((sid, t) for sid, t in opened.items() if t is not None)
+            self._built = True
+            return
+        for subject_id, template in opened.items():
+            if template is None:
+                self.index.remove(subject_id)
+            else:
+                self.index.add(subject_id, template)
 
     def _open(self, changes: dict[str, bytes | None]) -> dict[str, FaceTemplate | None]:
         opened: dict[str, FaceTemplate | None] = {}
         for subject, sealed in changes.items():
             template = None
             if sealed is not None:
+                key = likeness_key(likeness_work_of(subject)) \
+                    if subject.startswith(LIKENESS_PREFIX) else subject
                 try:
-                    template = self.sealer.open(subject, sealed)
+                    template = self.sealer.open(key, sealed)
                 except ValueError:  # tampered, or sealed by another vault: never indexed
-                    log.warning("the sealed template of identity %s does not open", subject)
+                    log.warning("the sealed template of %s does not open", subject)
             opened[subject] = template
         return opened
 

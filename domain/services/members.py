@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -11,7 +13,7 @@ from domain.actors import Actor, Role
 from domain.errors import AlreadyExistsError, ValidationError
 from domain.ids import handle_claim_id, invite_id
 from domain.invite import HandleClaim, Invite
-from domain.member import Member
+from domain.member import TIERS, Member
 from domain.services.access import AccessCommands, new_key, require_role
 
 HANDLE = re.compile(r"^[A-Za-z0-9_]{3,30}$")
@@ -19,6 +21,9 @@ MAX_INVITES_PER_CALL = 10
 
 
 class MemberCommands(AccessCommands):
+    # Invites per member, by tier, when the operator sets them (else the tier's default).
+    invite_caps: Mapping[str, int] = MappingProxyType({})
+
     def issue_invites(self, actor: Actor, count: int, key: str | None = None
                       ) -> dict[str, Any]:
         require_role(actor, Role.MEMBER, Role.ADMIN)
@@ -31,7 +36,8 @@ class MemberCommands(AccessCommands):
             changed: list[Any] = list(invites)
             if actor.role == Role.MEMBER:
                 member = self.get(Member, UUID(actor.id))
-                member.record_invites(actor, tuple(i.id for i in invites))
+                cap = self.invite_caps.get(member.tier, TIERS[member.tier].invites)
+                member.record_invites(actor, tuple(i.id for i in invites), cap)
                 changed.append(member)
             return {"codes": codes}, changed
 

@@ -23,19 +23,15 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from domain.actors import Actor, Role
-from domain.errors import DomainError
-from domain.faces import FaceTemplate
-from domain.gate.post_rules import (
-    CONSENT_STILL_VALID,
-    PIPELINE_ERROR,
-    WATERMARK_READBACK,
-    evaluate_post,
-)
-from domain.generation import Generation
+from domain.cameo import Cameo
+from domain.errors import ConflictError, DomainError, InvalidTransitionError
+from domain.faces import FaceTemplate, TrackVerdict
+from domain.gate.post_rules import CONSENT_STILL_VALID, PIPELINE_ERROR, WATERMARK_READBACK
+from domain.generation import STEPS, Generation, State
 from domain.generator import CameoReference, RenderRequest
 from domain.identity import Identity
-from domain.ids import identity_id
-from domain.jobs import Job
+from domain.ids import cameo_id, identity_id
+from domain.jobs import Job, TransientJobError
 from domain.member import Member
 from domain.pipeline_ports import Frames, FrameScanner, PipelinePorts
 from domain.provenance import ProvenanceClaim
@@ -72,25 +68,35 @@ class GenerationPipeline:
         self.worker = worker or f"{socket.gethostname()}-{os.getpid()}"
         self.actor = Actor(f"worker:{self.worker}", Role.WORKER)
         self.stage_seconds: dict[str, float] = {}
+        self._steps: dict[str, Callable[[Generation, int], State]] = {
+            "render": self._render, "scan": self._scan, "finish": self._finish,
+            "publish": self._publish}
 
     # -- the job -----------------------------------------------------------------------
     def handle(self, job: Job, attempt: int) -> None:
+        """Runs the steps the generation's state calls for (domain.generation.STEPS), one
+        load of the generation per step. A generation that someone else settled meanwhile
+        (taken down, deleted, rejected, held) ends the job quietly."""
         generation_id = UUID(job.subject_id)
         self.stage_seconds = {}
-        steps: dict[str, Callable[[Generation, int], None]] = {
-            "queued": self._render, "rendered": self._scan, "scanned": self._finish,
-            "watermarked": self._publish}
-        # One pass per step at most; a step that does not move the state (a hold, a
-        # rejection, someone else's takedown) ends the job.
-        for _ in range(len(steps)):
+        for _ in range(len(STEPS)):
             generation = self.app.get(Generation, generation_id)
-            step = steps.get(generation.state)
+            step = STEPS.get(generation.state)
             if step is None:
-                if generation.state in ("rejected", "deleted"):
+                if generation.state in (State.REJECTED, State.DELETED):
                     self._delete_artifacts(generation)  # also what a late attempt wrote
                 return
-            step(generation, attempt)
-            if self.app.get(Generation, generation_id).state == generation.state:
+            try:
+                after = self._steps[step](generation, attempt)
+            except (InvalidTransitionError, ConflictError):
+                now = self.app.get(Generation, generation_id)
+                if now.state in STEPS and now.state == generation.state:
+                    raise TransientJobError(f"generation {generation_id} changed while "
+                                            f"its {step} step ran") from None
+                continue  # someone else moved it: the next round looks at where it is
+            if after in (State.REJECTED, State.DELETED):
+                self._delete_artifacts(self.app.get(Generation, generation_id))
+            if after not in STEPS:
                 return
 
     def give_up(self, job: Job, error: BaseException) -> None:
@@ -105,27 +111,30 @@ class GenerationPipeline:
     def close(self) -> None:
         """Nothing to release: each step's thread ends with the step."""
 
-    # -- steps -------------------------------------------------------------------------
-    def _render(self, g: Generation, attempt: int) -> None:
-        if not self._consent_holds(g):
-            return
+    # -- steps: each returns the state it left the generation in -----------------------
+    def _render(self, g: Generation, attempt: int) -> State:
+        after = self._consent_check(g)
+        if after is not None:
+            return after
         cameos = []
-        for owner_id in g.cameo_owner_ids:
+        for owner_id in g.featured_member_ids:  # a remix shows its source's cameos too
             face = self.ports.cameo_faces.reference(owner_id)
-            if face is None:  # erased since the decision: consent re-check catches it
-                self._reject(g, (CONSENT_STILL_VALID, "CAMEO-ENABLED"))
-                return
+            if face is None:  # erased since the consent check: never render without it
+                return self._reject(g, (CONSENT_STILL_VALID, "CAMEO-ENABLED"))
             member = self.app.get(Member, owner_id)
-            cameos.append(CameoReference(str(owner_id), member.handle, face))
+            cameo = self.app.find(Cameo, cameo_id(owner_id))
+            cameos.append(CameoReference(str(owner_id), member.handle, face,
+                                         cameo.instructions if cameo is not None else ""))
         s = self.settings
         request = RenderRequest(str(g.id), g.prompt, float(g.seconds), s.width, s.height, s.fps,
                                 tuple(cameos), seed=g.id.int & 0x7FFFFFFF)
         clip = self._bounded("render", self.ports.generator.render, request)
         digest = self.ports.blobs.put(clip.mp4, "video/mp4")
-        self.app.record_render(self.actor, g.id, digest, clip.frames, clip.seconds,
-                               f"{self.worker}/{self.ports.generator.name}", attempt)
+        return State(self.app.record_render(
+            self.actor, g.id, digest, clip.frames, clip.seconds,
+            f"{self.worker}/{self.ports.generator.name}", attempt))
 
-    def _scan(self, g: Generation, attempt: int) -> None:
+    def _scan(self, g: Generation, attempt: int) -> State:
         frames = self._timed("decode", self.ports.video.sample,
                              self.ports.blobs.get(g.artifact_digest), self.settings.sample_fps)
         findings: dict[str, Any] = {
@@ -133,34 +142,19 @@ class GenerationPipeline:
             "works": self._scanner_findings("works", self.ports.works, frames),
             "safety": self._scanner_findings("safety", self.ports.safety, frames),
             "frames_sampled": len(frames)}
-        self._license_work_matches(g, findings["works"])
-        decision = evaluate_post(findings)
-        findings["post_rules"] = decision.trace()
-        # Frames for the reviewer only: a rejected video keeps no pictures of anyone.
-        findings["evidence_frames"] = self._evidence(frames, findings) \
-            if decision.outcome == "review" else []
-        self.app.record_scan(self.actor, g.id, findings)
-        self._after_scan(self.app.get(Generation, g.id), attempt)
+        # Frames for a reviewer, kept only if the rules ask for one: the scan's record
+        # decides in the same transaction, so they are made before it.
+        evidence = self._evidence(frames, findings)
+        result = self.app.record_scan(self.actor, g.id, findings, tuple(evidence))
+        if result["outcome"] != "review":
+            for digest in evidence:  # a rejected or allowed video keeps no pictures
+                self.ports.blobs.delete(digest)
+        return State(result["state"])
 
-    def _after_scan(self, g: Generation, attempt: int) -> None:
-        decision = evaluate_post(g.findings)
-        if decision.outcome == "reject":
-            self._reject(g, decision.rule_codes)
-        elif decision.outcome == "review" and not g.approved_by_review:
-            self.app.hold_generation(
-                self.actor, g.id, decision.rule_codes,
-                {"post_rules": decision.trace(), "trace": list(g.trace),
-                 "frames": list(g.findings.get("evidence_frames", [])),
-                 "findings": {k: g.findings.get(k) for k in ("faces", "works", "safety")}},
-                "normal")
-
-    def _finish(self, g: Generation, attempt: int) -> None:
-        outcome = evaluate_post(g.findings).outcome
-        if outcome == "reject" or (outcome == "review" and not g.approved_by_review):
-            self._after_scan(g, attempt)  # a crash between Scanned and the hold
-            return
-        if not self._consent_holds(g):
-            return
+    def _finish(self, g: Generation, attempt: int) -> State:
+        after = self._consent_check(g)
+        if after is not None:
+            return after
         payload = self.app.assign_watermark_serial(self.actor, g.id)
         handle = self.app.get(Member, g.requester_id).handle
         claim = ProvenanceClaim(str(g.id), payload, extra={"creator": handle})
@@ -169,14 +163,15 @@ class GenerationPipeline:
         if signed is None:
             self.app.hold_generation(self.actor, g.id, (WATERMARK_READBACK,),
                                      {"payload": payload.hex()}, "high")
-            return
+            return State.HELD
         digest = self.ports.blobs.put(signed, "video/mp4")
         # The manifest itself travels inside the published file; the event keeps a digest
         # of the claim it asserts, to compare with what a reader finds.
         manifest = hashlib.sha256(json.dumps(
             {"generation_id": claim.generation_id, "payload": payload.hex(), **claim.extra},
             sort_keys=True).encode()).hexdigest()
-        self.app.record_watermark(self.actor, g.id, payload.hex(), manifest, digest)
+        return State(self.app.record_watermark(self.actor, g.id, payload.hex(), manifest,
+                                               digest))
 
     def _mark_and_sign(self, g: Generation, payload: bytes, handle: str,
                        claim: ProvenanceClaim) -> bytes | None:
@@ -197,29 +192,21 @@ class GenerationPipeline:
             return None
         return signed
 
-    def _publish(self, g: Generation, attempt: int) -> None:
-        if self._consent_holds(g):
-            self.app.publish_generation(self.actor, g.id)
+    def _publish(self, g: Generation, attempt: int) -> State:
+        after = self._consent_check(g)
+        if after is not None:
+            return after
+        return State(self.app.publish_generation(self.actor, g.id))
 
     # -- helpers -----------------------------------------------------------------------
-    def _consent_holds(self, g: Generation) -> bool:
-        """CONSENT-STILL-VALID: the consent rules of the pre-gate evaluated again on
-        current consent. A failure rejects; a rule that now needs a person (and did not
-        when a person last looked) holds."""
-        failures, reviews = self.app.consent_now(g.id)
-        if failures:
-            self._reject(g, (CONSENT_STILL_VALID, *failures))
-            return False
-        new = tuple(code for code in reviews if code not in g.rule_codes)
-        if new:
-            self.app.hold_generation(self.actor, g.id, (CONSENT_STILL_VALID, *new),
-                                     {"rules": list(new), "trace": list(g.trace)}, "normal")
-            return False
-        return True
+    def _consent_check(self, g: Generation) -> State | None:
+        """CONSENT-STILL-VALID, before rendering, before marking and before publishing:
+        None when consent still holds, else the state the check left it in (rejected,
+        or held for a person when a rule now needs one)."""
+        return self.app.enforce_consent(self.actor, (g.id,)).get(g.id)
 
-    def _reject(self, g: Generation, rule_codes: Sequence[str]) -> None:
-        self.app.reject_generation(self.actor, g.id, tuple(rule_codes))
-        self._delete_artifacts(self.app.get(Generation, g.id))
+    def _reject(self, g: Generation, rule_codes: Sequence[str]) -> State:
+        return State(self.app.reject_generation(self.actor, g.id, tuple(rule_codes)))
 
     def _delete_artifacts(self, g: Generation) -> None:
         for digest in (g.artifact_digest, g.published_digest,
@@ -232,7 +219,7 @@ class GenerationPipeline:
         if not faces.configured:
             return {"configured": False, "error": "", "tracks": []}
         cameos: dict[str, FaceTemplate] = {}
-        for owner_id in g.cameo_owner_ids:
+        for owner_id in g.featured_member_ids:
             template = self.ports.cameo_faces.template(owner_id)
             if template is not None:
                 cameos[str(identity_id(owner_id))] = template
@@ -274,24 +261,13 @@ class GenerationPipeline:
         findings: dict[str, Any] = report.as_findings()
         return findings
 
-    def _license_work_matches(self, g: Generation, works: dict[str, Any]) -> None:
-        """A work seen in the frames is fine when the pre-gate already licensed it for this
-        request, or when a grant covers this requester for it now."""
-        for match in works.get("matches", []):
-            work_id = UUID(match["work_id"])
-            licence = "pass" if work_id in g.work_ids \
-                else self.app.work_licence_now(g.id, work_id)
-            match["licensed"] = licence == "pass"
-            if licence == "review" and match.get("decision") == "match":
-                match["decision"] = "review"  # a grant that needs a person to apply it
-
     def _evidence(self, frames: Frames, findings: dict[str, Any]) -> list[str]:
         """A few sampled frames for the reviewer: those where flagged faces appear first,
         else evenly spaced ones."""
         if not frames:
             return []
         wanted = [t["first_seconds"] for t in findings["faces"].get("tracks", [])
-                  if t["verdict"] in ("other_identity", "review")]
+                  if t["verdict"] in (TrackVerdict.OTHER_IDENTITY, TrackVerdict.REVIEW)]
         count = self.settings.evidence_frames
         def nearest(seconds: float) -> Any:
             return min(frames, key=lambda frame: abs(frame[0] - seconds))

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from domain.actors import Actor, Role
 from domain.errors import InvalidTransitionError, PermissionDeniedError, ValidationError
-from domain.generation import FINAL, REVIEW_CODE_PREFIX, Generation
+from domain.generation import REVIEW_CODE_PREFIX, Generation, State
 from domain.identity import Identity
 from domain.member import Member
 from domain.report import Report
@@ -102,24 +102,25 @@ class ReviewCommands(GenerationCommands):
         if decision in ("approve", "restrict"):
             # An appeal can overturn a reviewer's removal (never a consent revocation's
             # takedown): the video comes back before any restriction applies.
-            if generation.removed_by_review or (state == "held" and decision == "approve"):
+            if generation.removed_by_review or (state == State.HELD and decision == "approve"):
                 generation.approve(actor, case.id)
-            elif state == "taken_down" and generation.takedown_cause.get("kind") == "review":
+            elif state == State.TAKEN_DOWN \
+                    and generation.takedown_cause.get("kind") == "review":
                 # Consent withdrawn while it was down keeps it down: an appeal is about the
                 # reviewer's judgement, not about the consents that have gone since.
-                failures = self.consent_failures(generation.id)
+                failures = self.consent_now(generation).failures
                 if failures:
                     raise InvalidTransitionError(
                         "consent this video relied on was withdrawn since it was removed; it "
                         "cannot be restored", rules=list(failures))
                 generation.restore(actor, case.id)
-            if decision == "restrict" and generation.state not in (*FINAL, "taken_down"):
+            if decision == "restrict" and generation.allows(Generation.Restricted):
                 generation.restrict(actor, case.id, policy_code)  # releases a held one too
         elif decision == "remove":
-            if state == "published":
+            if state == State.PUBLISHED:
                 generation.take_down(actor, {"kind": "review", "case_id": str(case.id),
                                              "policy_code": policy_code})
-            elif state in ("held", "pending_review"):
+            elif state in (State.HELD, State.PENDING_REVIEW):
                 generation.reject(actor, (f"{REVIEW_CODE_PREFIX}{policy_code}",))
         return [generation]
 
@@ -130,7 +131,7 @@ class ReviewCommands(GenerationCommands):
         def body() -> tuple[dict[str, Any], list[Any]]:
             self.get(Member, UUID(actor.id))
             generation = self.get(Generation, generation_id)
-            if generation.state != "published":
+            if generation.state != State.PUBLISHED:
                 raise InvalidTransitionError("only published videos can be reported")
             if generation.requester_id == UUID(actor.id):
                 raise ValidationError("you cannot report your own video")

@@ -19,14 +19,6 @@ from domain.work import Work
 class RightsCommands(ConsentCommands):
     alias_index: WorkAliasIndex
 
-    def index_work(self, work_id: UUID) -> None:
-        """Keeps this process's alias index in step with a work it just changed."""
-        work = self.get(Work, work_id)
-        if work.withdrawn:
-            self.alias_index.remove(work_id)
-        else:
-            self.alias_index.add(work_id, work.aliases)
-
     def onboard_rights_holder(self, actor: Actor, name: str, proof: str,
                               key: str | None = None) -> dict[str, Any]:
         require_role(actor, Role.ADMIN, Role.SYSTEM)
@@ -67,21 +59,22 @@ class RightsCommands(ConsentCommands):
                                  description, likeness_member_id)
             return str(work.id), [work]
 
-        work_id = self.run("register_work", actor, key,
-                           {"t": title, "k": kind, "a": list(aliases), "d": description,
-                            "l": likeness_member_id}, body)
-        self.index_work(UUID(work_id))
+        work_id: str = self.run("register_work", actor, key,
+                                {"t": title, "k": kind, "a": list(aliases), "d": description,
+                                 "l": likeness_member_id}, body)
         return work_id
 
     def add_work_reference(self, actor: Actor, work_id: UUID, digest: str, media_type: str,
                            hashes: dict[str, str] | None = None, embedding_ref: str = "",
+                           face_template: bytes = b"", face_model_id: str = "",
                            key: str | None = None) -> str:
         require_role(actor, Role.RIGHTS_HOLDER, Role.WORKER)
 
         def body() -> tuple[str, list[Any]]:
             work = self.own_work(actor, work_id) if actor.role != Role.WORKER \
                 else self.get(Work, work_id)
-            work.add_reference(actor, digest, media_type, hashes, embedding_ref)
+            work.add_reference(actor, digest, media_type, hashes, embedding_ref,
+                               face_template, face_model_id)
             return digest, [work]
 
         return self.run("add_work_reference", actor, key,
@@ -94,10 +87,14 @@ class RightsCommands(ConsentCommands):
         def body() -> tuple[str, list[Any]]:
             work = self.own_work(actor, work_id)
             work.withdraw(actor, reason)
-            return str(work_id), [work]
+            # Its grants end with it: nothing licenses a withdrawn work any more.
+            grants = [self.get(Grant, g) for g in work.grant_ids]
+            ending = [g for g in grants if not g.ended]
+            for grant in ending:
+                grant.revoke(actor, "work withdrawn")
+            return str(work_id), [work, *ending]
 
-        result = self.run("withdraw_work", actor, key, {"w": work_id, "r": reason}, body)
-        self.index_work(work_id)
+        result: str = self.run("withdraw_work", actor, key, {"w": work_id, "r": reason}, body)
         return result
 
     def issue_grant(self, actor: Actor, work_id: UUID, terms: GrantTerms,

@@ -25,7 +25,7 @@ from api.app import close_state, create_app, open_state
 from domain.generator import Generator, RenderedClip, RenderRequest
 from inference.generators import CompositeGenerator
 from tests.e2e.pipeline_worker_process import WorkerProcess
-from tests.fakes import WORKER, FakeClock, HeldJobs, ScriptedSafety
+from tests.fakes import WORKER, FakeClock, HeldJobs, ScriptedSafety, findings
 
 
 @dataclass
@@ -76,7 +76,7 @@ class Api:
     async def publish(self, generation_id: str) -> None:
         gid, app = UUID(generation_id), self.container.app
         await self.worker(app.record_render, gid, "a" * 64, 48, 2.0, "w1", 1)
-        await self.worker(app.record_scan, gid, {"faces": [], "works": [], "safety": []})
+        await self.worker(app.record_scan, gid, findings())
         await self.worker(app.record_watermark, gid, "00ff00ff00ff", "b" * 64, "c" * 64)
         await self.worker(app.publish_generation, gid)
 

@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 from domain.actors import SYSTEM, Actor
 from domain.generation import Generation
 from tests.e2e.conftest import Api
+from tests.fakes import take_down
 
 
 async def video(api: Api, token: str, prompt: str, cameos: tuple[str, ...] = (),
@@ -54,7 +55,7 @@ async def test_a_members_feed_shows_only_live_videos_ranked_for_them(api: Api):
     draft = await video(api, dan_token, "a yellow kite", publish=False)
     newest = await video(api, dan_token, "a paper boat")
     app = api.container.app
-    await api.worker(app.take_down, UUID(taken_down), {"kind": "cameo_disabled"})
+    await api.worker(take_down(app), UUID(taken_down))
     await api.call("DELETE", f"/generations/{deleted}", dan_token)
     await api.worker(restrict(app), UUID(restricted))
 

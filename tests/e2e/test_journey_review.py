@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from tests.e2e.conftest import Api
+from tests.fakes import findings
 
 EVIDENCE = {"safety": {"label": "violence", "score": 0.55},
             "frames": ["frames/0012.png", "frames/0013.png"]}
@@ -103,7 +104,7 @@ async def test_a_removal_is_appealed_and_a_second_reviewer_restores_the_video(ap
 
     assert await state_of(api, gid, ada) == "rendered"  # continues where it was held
     app = api.container.app
-    await api.worker(app.record_scan, UUID(gid), {"faces": [], "works": [], "safety": []})
+    await api.worker(app.record_scan, UUID(gid), findings())
     await api.worker(app.record_watermark, UUID(gid), "00ff00ff00ff", "b" * 64, "c" * 64)
     await api.worker(app.publish_generation, UUID(gid))
     assert await state_of(api, gid, ada) == "published"

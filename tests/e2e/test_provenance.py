@@ -16,6 +16,7 @@ from adapters.video_io import PyAvVideoCodec
 from api.ratelimit import RateLimits
 from domain.provenance import ProvenanceClaim
 from tests.e2e.conftest import Api
+from tests.fakes import findings, take_down
 
 FPS = 24.0
 CODEC = PyAvVideoCodec()
@@ -37,7 +38,7 @@ async def published_video(api: Api, handle: str) -> tuple[str, bytes]:
     gid, app, c = UUID(made["generation_id"]), api.container.app, api.container
     assert c.watermarker is not None and c.signer is not None
     await api.worker(app.record_render, gid, "a" * 64, 48, 2.0, "w1", 1)
-    await api.worker(app.record_scan, gid, {"faces": [], "works": [], "safety": []})
+    await api.worker(app.record_scan, gid, findings())
     serial = await api.worker(app.assign_watermark_serial, gid)
     marked = c.watermarker.embed(panning_clip(data.astronaut()), serial)
     mp4 = CODEC.encode_h264(marked, FPS, crf=20, preset="veryfast")
@@ -80,7 +81,7 @@ async def test_a_published_video_and_its_stripped_copy_name_their_generation(api
     assert traced["c2pa"]["present"] is False
     assert traced["watermark"]["found"] and traced["watermark"]["confidence"] > 0.75
 
-    await api.worker(api.container.app.take_down, UUID(gid), {"event": "Cameo.Disabled"})
+    await api.worker(take_down(api.container.app), UUID(gid))
     gone = await lookup(api, copy)
     assert gone["generation"]["state"] == "taken_down" and gone["generation"]["taken_down"]
     assert gone["generation"]["published"] is False

@@ -1,6 +1,7 @@
 """Reference media over HTTP: an uploaded picture is hashed (PDQ) on upload and recorded in
-`Work.ReferenceAdded`; the process's work scanner finds it in a clip that shows it until
-the work is withdrawn; too-plain and undecodable uploads are answered for what they are."""
+`Work.ReferenceAdded`; the process's work scanner finds it in a clip that shows it, and
+still does once the work is withdrawn (nothing licenses a withdrawn work); too-plain and
+undecodable uploads are answered for what they are."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ async def test_an_uploaded_reference_is_hashed_and_found_in_a_clip_that_shows_it
     assert report.unchecked == ("embedding",)
 
     await api.call("POST", f"/works/{work['id']}/withdraw", studio, json={"reason": "ended"})
-    assert (await asyncio.to_thread(scanner.scan, frames)).matches == ()
+    report = await asyncio.to_thread(scanner.scan, frames)
+    assert [str(m.work_id) for m in report.matches] == [work["id"]]
 
 
 async def test_plain_pictures_are_kept_unhashed_and_broken_ones_refused(api: Api):

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.utils import get_topic
 
 from adapters.bootstrap import Container, bootstrap
 from adapters.dispatch import JobDispatcher
@@ -15,6 +17,7 @@ from adapters.jobs_inprocess import InProcessJobQueue
 from adapters.read_side import ReadSide
 from adapters.settings import Settings
 from domain.actors import Actor, Role
+from domain.generation import Generation
 from domain.identity import Identity
 from domain.ids import identity_id
 from domain.jobs import GENERATE, VERIFY_IDENTITY, Job
@@ -63,6 +66,14 @@ def allowed(world: World, member: Actor, prompt: str = "a cat surfing at dawn") 
     return UUID(made["generation_id"])
 
 
+def job_for(app: Any, generation_id: UUID, sent_by: type = Generation.Decided) -> Job:
+    """The job the dispatcher derives: named by the log position of the event that sent the
+    generation to the worker (its decision, or a reviewer's release)."""
+    position = max(p for p, e in app.events_since(0, [get_topic(sent_by)])
+                   if e.originator_id == generation_id)
+    return Job(GENERATE, str(generation_id), position)
+
+
 async def started(container: Container, queue: FakeJobQueue) -> JobDispatcher:
     """A dispatcher as the runner drives it at start: catch up, then the first tick."""
     dispatcher = JobDispatcher(container.app, queue, retry_interval=0.0)
@@ -90,7 +101,7 @@ async def test_at_start_only_pending_work_is_queued(container: Container):
     await started(container, queue)
 
     assert sorted(queue.jobs, key=str) == sorted(
-        [Job(VERIFY_IDENTITY, waiting.id), Job(GENERATE, str(pending))], key=str)
+        [Job(VERIFY_IDENTITY, waiting.id), job_for(container.app, pending)], key=str)
 
 
 async def test_after_start_new_work_is_queued_as_it_is_logged(container: Container):
@@ -105,15 +116,16 @@ async def test_after_start_new_work_is_queued_as_it_is_logged(container: Contain
     submit(world, newcomer)
     generation = allowed(world, member)
     await runner.catch_up()
-    assert queue.jobs == [Job(VERIFY_IDENTITY, newcomer.id), Job(GENERATE, str(generation))]
+    first = job_for(container.app, generation)
+    assert queue.jobs == [Job(VERIFY_IDENTITY, newcomer.id), first]
 
     # Held, then approved by a reviewer: it goes on as a new round with its own job id.
     case = container.app.hold_generation(WORKER, generation, ("near a threshold",), {})
     container.app.claim_case(REVIEWER, UUID(case["case_id"]))
     container.app.decide_case(REVIEWER, UUID(case["case_id"]), "approve", "OK-1")
     await runner.catch_up()
-    assert queue.jobs[-1] == Job(GENERATE, str(generation), 1)
-    assert queue.jobs[-1].id == f"{GENERATE}:{generation}:1"
+    assert queue.jobs[-1] == job_for(container.app, generation, Generation.Approved)
+    assert queue.jobs[-1].id != first.id
 
     # Settled work is not queued again at the next start; the approved round is.
     world.publish(generation)
@@ -127,7 +139,7 @@ async def test_a_refused_job_is_sent_again_until_accepted_once(container: Contai
     world = World(container.app)
     member = world.member()
     generation = allowed(world, member)
-    job = Job(GENERATE, str(generation))
+    job = job_for(container.app, generation)
     queue = FakeJobQueue()
     queue.refuse.add(job.id)  # still queued or running from before the restart
     dispatcher = await started(container, queue)
@@ -146,7 +158,7 @@ async def test_settled_work_is_not_sent_again_after_a_refusal(container: Contain
     member = world.member()
     generation = allowed(world, member)
     queue = FakeJobQueue()
-    queue.refuse.add(Job(GENERATE, str(generation)).id)
+    queue.refuse.add(job_for(container.app, generation).id)
     dispatcher = await started(container, queue)
     runner = ProjectionRunner(container.app, [dispatcher])
     runner.position = await dispatcher.position()

@@ -14,7 +14,7 @@ import pytest
 from adapters.blob_store import LocalFileBlobStore
 from adapters.bootstrap import Container, bootstrap
 from adapters.settings import Settings
-from domain.actors import Actor
+from domain.actors import SYSTEM, Actor, Role
 from domain.faces import (
     FaceScanReport,
     FaceTemplate,
@@ -385,3 +385,49 @@ def test_a_step_over_its_time_limit_holds_instead_of_waiting(rig: Rig):
     g = rig.run(rig.request())
     assert g.state == "held"
     assert "longer than 0.1 s" in g.findings["safety"]["error"]
+
+
+def test_a_job_whose_video_was_taken_down_meanwhile_ends_quietly(rig: Rig):
+    generation_id = rig.request(cameos=(rig.friend,))
+    original = rig.ports.generator.render
+
+    def revoke_while_rendering(request: RenderRequest) -> RenderedClip:
+        rig.app.disable_cameo(rig.friend)
+        rig.app.enforce_consent(SYSTEM, (generation_id,), {"kind": "Cameo.Disabled"})
+        return original(request)
+
+    rig.ports.generator.render = revoke_while_rendering  # type: ignore[method-assign]
+    before = event_count(rig.container)
+    g = rig.run(generation_id)  # no exception: nothing for the queue to retry
+    assert g.state == "taken_down"
+    assert event_count(rig.container) == before + 2  # the cameo's event and the takedown
+
+
+def test_the_cameo_owners_instructions_reach_the_generator(rig: Rig):
+    rig.app.set_cameo_restrictions(rig.friend, (), "never show me eating meat")
+    result = rig.app.request_generation(rig.requester, "a picnic in the park",
+                                        (UUID(rig.friend.id),), 4)
+    assert result["outcome"] == "review"  # no checker configured: a person reads them
+    case_id = rig.app.get(Generation, UUID(result["generation_id"])).case_ids[-1]
+    reviewer = Actor(rig.app.enrol_staff(rig.world.admin, "rita", "reviewer")["staff_id"],
+                     Role.REVIEWER)
+    rig.app.claim_case(reviewer, case_id)
+    rig.app.decide_case(reviewer, case_id, "approve", "OK-1")
+    rig.ports.faces.people = [(str(identity_id(UUID(rig.friend.id))), TrackVerdict.CAMEO)]
+    rig.run(UUID(result["generation_id"]))
+    [cameo] = rig.ports.generator.requests[0].cameos
+    assert cameo.instructions == "never show me eating meat"
+
+
+def test_a_remix_is_rendered_and_scanned_with_the_cameos_it_inherits(rig: Rig):
+    source = rig.request(cameos=(rig.friend,))
+    rig.ports.faces.people = [(str(identity_id(UUID(rig.friend.id))), TrackVerdict.CAMEO)]
+    assert rig.run(source).state == "published"
+    remixer = rig.world.member("cai")
+    rig.world.mutuals(remixer, rig.friend)
+    made = rig.app.request_generation(remixer, "the same, at night", (), 4, remix_of=source)
+    assert made["outcome"] == "allow", made
+    g = rig.run(UUID(made["generation_id"]))
+    assert g.state == "published"
+    assert [c.owner_id for c in rig.ports.generator.requests[-1].cameos] == [rig.friend.id]
+    assert list(rig.ports.faces.seen_cameos[-1]) == [str(identity_id(UUID(rig.friend.id)))]

@@ -133,14 +133,14 @@ def test_a_reference_clip_is_hashed_frame_by_frame_and_matches_a_clip_quoting_it
     assert all(s >= 1.0 for s in report.matches[0].seconds)
 
 
-def test_a_withdrawn_work_is_no_longer_matched_by_a_running_scanner(studio, astronaut,
-                                                                    shows_astronaut):
+def test_a_withdrawn_work_stays_matched_so_that_nothing_licenses_it(studio, astronaut,
+                                                                     shows_astronaut):
     work_id = studio.work("Astronaut Poster", png(astronaut))
     scanner = studio.scan().works
     frames = sampled(shows_astronaut)
     assert [m.work_id for m in scanner.scan(frames).matches] == [work_id]
     studio.app.withdraw_work(studio.holder, work_id, "licence ended")
-    assert scanner.scan(frames).matches == ()
+    assert [m.work_id for m in scanner.scan(frames).matches] == [work_id]
 
 
 def test_a_reference_added_after_start_is_caught_up_and_a_rebuild_agrees(tmp_path, astronaut,
@@ -151,9 +151,7 @@ def test_a_reference_added_after_start_is_caught_up_and_a_rebuild_agrees(tmp_pat
         frames = sampled(shows_astronaut)
         assert running.works.scan(frames).matches == ()
         first = studio.work("Astronaut Poster", png(astronaut))
-        second = studio.work("Astronaut Mirror", png(np.ascontiguousarray(astronaut[:, ::-1])))
         studio.work("Rocket", png(photo("rocket")))
-        studio.app.withdraw_work(studio.holder, second)
         live = running.works.scan(frames)
         assert [m.work_id for m in live.matches] == [first]
         assert running.follower.catch_up() == 0  # nothing new: one cheap query

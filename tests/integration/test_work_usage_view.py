@@ -25,9 +25,13 @@ async def view(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
 
 
 
-def generation(outcome: str, *work_ids: UUID, remix_of: UUID | None = None) -> Generation:
+def generation(outcome: str, *work_ids: UUID, remix_of: UUID | None = None,
+               inherited: tuple[UUID, ...] = ()) -> Generation:
+    """Decided as the gate decides: the works its prompt named, and (for a remix) the
+    featured works of its source."""
     g = Generation.request(MEMBER, uuid4(), "a scene", (), 5, remix_of=remix_of)
-    g.decide(MEMBER, outcome, (), (), tuple(work_ids), {})
+    g.decide(MEMBER, outcome, (), (), tuple(work_ids), {},
+             featured_work_ids=(*work_ids, *inherited))
     return g
 
 
@@ -55,24 +59,36 @@ async def test_a_generation_naming_two_works_is_listed_under_each(view: Any):
     assert await ids(view, uuid4()) == []
 
 
-async def test_a_remix_inherits_the_works_of_its_source(view: Any):
+async def test_a_remix_is_listed_for_the_works_it_inherits(view: Any):
     log = Log()
     work, other = uuid4(), uuid4()
     source = generation("allow", work)
-    await view.apply(log.batch(source))
-    remix = Generation.request(MEMBER, uuid4(), "remix it", (), 5, remix_of=source.id)
-    await view.apply(log.batch(remix))  # requested in one batch, decided in the next
-    remix.decide(MEMBER, "allow", (), (), (other,), {})
-    named_again = generation("allow", work, remix_of=source.id)
-    await view.apply(log.batch(remix, named_again))
+    remix = generation("allow", other, remix_of=source.id, inherited=(work,))
+    named_again = generation("allow", work, remix_of=source.id, inherited=(work,))
+    await view.apply(log.batch(source, remix, named_again))
 
     used, _ = await view.used_by(work)
     assert [(u.generation_id, u.inherited) for u in used] == [
         (named_again.id, False), (remix.id, True), (source.id, False)]
     assert await ids(view, other) == [remix.id]
-    remix_of_remix = generation("allow", remix_of=remix.id)
+    remix_of_remix = generation("allow", remix_of=remix.id, inherited=(other, work))
     await view.apply(log.batch(remix_of_remix))
     assert (await ids(view, work))[0] == remix_of_remix.id
+    assert (await ids(view, other))[0] == remix_of_remix.id
+
+
+async def test_a_work_found_only_in_the_frames_is_listed_once_scanned(view: Any):
+    log = Log()
+    named, seen = uuid4(), uuid4()
+    g = generation("allow", named)
+    g.record_render(MEMBER, "a" * 64, 10, 1.0, "w", 1)
+    await view.apply(log.batch(g))
+    assert await ids(view, seen) == []
+    g.record_scan(MEMBER, {}, work_ids=(seen, named))
+    await view.apply(log.batch(g))
+    used, _ = await view.used_by(seen)
+    assert [(u.generation_id, u.visual, u.inherited) for u in used] == [(g.id, True, False)]
+    assert [u.visual for u in (await view.used_by(named))[0]] == [False]
 
 
 async def test_a_denied_remix_uses_nothing(view: Any):

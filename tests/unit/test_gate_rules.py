@@ -37,7 +37,7 @@ def cameo(owner: UUID | None = None, **kw: object) -> CameoFacts:
     base = CameoFacts(owner_id=owner or uuid4(), owner_version=2, owner_following=frozenset(),
                       identity_version=4, verified=True, cameo_version=2, enabled=True,
                       permission="everyone", approved=frozenset(), blocked=frozenset(),
-                      forbidden_categories=(), has_instructions=False)
+                      forbidden_categories=())
     return replace(base, **kw)  # type: ignore[arg-type]
 
 

@@ -81,11 +81,13 @@ def test_a_scanners_rejection_cannot_be_overturned_by_approval():
 def test_approving_a_report_never_restores_a_video_a_revocation_took_down(
         container: Container, world: World):
     app = container.app
-    author, reporter = world.member(), world.member()
-    gid = UUID(app.request_generation(author, "a beach", (), 5)["generation_id"])
+    author, friend, reporter = world.member(), world.member(cameo="everyone"), world.member()
+    gid = UUID(app.request_generation(author, "a beach", (UUID(friend.id),), 5)
+               ["generation_id"])
     world.publish(gid)
     case_id = UUID(app.file_report(reporter, gid, "spam")["case_id"])
-    app.take_down(SYSTEM, gid, {"kind": "cameo-disabled"})
+    app.disable_cameo(friend)
+    app.enforce_consent(SYSTEM, (gid,), {"kind": "Cameo.Disabled"})  # as revocation does
     app.claim_case(FIRST, case_id)
     app.decide_case(FIRST, case_id, "approve", "OK-1")
     assert app.get(Generation, gid).state == "taken_down"

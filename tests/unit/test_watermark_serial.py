@@ -15,7 +15,7 @@ from domain.errors import ConflictError, InvalidTransitionError, PermissionDenie
 from domain.generation import Generation
 from domain.ids import watermark_serial_id
 from domain.watermark_serial import SerialClaim
-from tests.fakes import WORKER, World
+from tests.fakes import WORKER, World, findings
 
 pytestmark = pytest.mark.unit
 
@@ -31,7 +31,7 @@ def scanned(c: Container, world: World, member: Actor) -> UUID:
     made = c.app.request_generation(member, "a kite over the dunes", (), 5)
     generation_id = UUID(made["generation_id"])
     c.app.record_render(WORKER, generation_id, "a" * 64, 48, 2.0, "w1", 1)
-    c.app.record_scan(WORKER, generation_id, {})
+    c.app.record_scan(WORKER, generation_id, findings())
     return generation_id
 
 
