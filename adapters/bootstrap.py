@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from adapters.blob_store import build_blob_store
 from adapters.faces import build_faces
 from adapters.key_store import PostgresKeyStore, SqliteKeyStore
+from adapters.media_intake import MediaIntake
 from adapters.reference_index import build_media_scan
+from adapters.secret_replay import WindowedSecretSealer
 from adapters.settings import Settings
 from adapters.template_crypto import TemplateVault
 from domain.blobs import BlobStore
@@ -51,8 +53,14 @@ class Container:
     face_index: FaceIndexFollower = field(kw_only=True)
     cameo_faces: EnrolledFaces = field(kw_only=True)
     verification_handler: VerificationWorker = field(kw_only=True)
+    # Uploaded media is decoded first in sandboxed processes (adapters/media_intake.py),
+    # started on first use; closed with the container unless it was given.
+    media_intake: MediaIntake = field(default_factory=MediaIntake, kw_only=True)
+    owns_intake: bool = field(default=True, kw_only=True)
 
     def close(self) -> None:
+        if self.owns_intake:
+            self.media_intake.close()
         self.app.close()
         self.key_store.close()
 
@@ -66,7 +74,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
               watermarker: Watermarker | None = None,
               signer: ProvenanceSigner | None = None,
               face_analyzer: FaceAnalyzer | None = None,
-              safety: SafetyClassifier | None = None) -> Container:
+              safety: SafetyClassifier | None = None,
+              media_intake: MediaIntake | None = None) -> Container:
     settings = settings or Settings.from_env()
     if alias_index is None:
         from inference.aliases import AhoCorasickAliasIndex
@@ -98,10 +107,13 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
         built = build_provenance(settings)
         watermarker, signer = watermarker or built[0], signer or built[1]
     faces = build_faces(settings, app, blobs, face_analyzer)
+    app.secrets = WindowedSecretSealer(faces.key_store, clock)
     return Container(settings, app, blobs, reference_hasher=media.hasher,
                      reference_embedder=media.embedder, work_scanner=media.works,
                      safety=safety or media.safety, watermarker=watermarker, signer=signer,
                      key_store=faces.key_store, vault=faces.vault,
                      face_analyzer=faces.analyzer, face_index=faces.index,
                      cameo_faces=faces.cameo_faces,
-                     verification_handler=faces.verification)
+                     verification_handler=faces.verification,
+                     media_intake=media_intake or MediaIntake(),
+                     owns_intake=media_intake is None)

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from adapters.video_io import DecodeLimits, PyAvVideoCodec, VideoDecodeError, VideoLimitError
-from domain.errors import DomainError, UnreadableMediaError, UnsupportedMediaTypeError
+from domain.errors import (
+    MediaLimitsExceededError,
+    UnreadableMediaError,
+    UnsupportedMediaTypeError,
+)
 from domain.provenance import (
     ProvenanceError,
     ProvenanceRecord,
@@ -23,18 +28,22 @@ MEDIA_TYPES = frozenset({"video/mp4", "video/webm", "video/quicktime"})
 # ISO BMFF containers, the ones C2PA binds a manifest into here.
 BMFF_TYPES = frozenset({"video/mp4", "video/quicktime"})
 MAX_BYTES = 100 * 1024 * 1024
-# An anonymous upload may cost at most this much decoding.
+# An anonymous upload may cost at most this much decoding (the media intake's public
+# limits, for the decoder used outside the sandbox).
 PUBLIC_LIMITS = DecodeLimits(max_bytes=MAX_BYTES, max_seconds=120.0, max_width=3840,
-                             max_height=3840, max_pixels=1920 * 1088)
+                             max_height=3840, max_pixels=1920 * 1088,
+                             max_decoded_pixels=60 * 30 * 1920 * 1088)
 # The detector reads at most 96 frames on a grid of 216 lines: a sample of that many
 # frames, scaled to 360 lines, holds everything it uses in a few tens of megabytes.
 KEEP_FRAMES = 96
 FIT_LINES = 360
 
 
-class VideoLimitsExceededError(DomainError):
-    code = "video-limits-exceeded"
-    status = 422
+def check_media_type(media_type: str) -> None:
+    if media_type not in MEDIA_TYPES:
+        raise UnsupportedMediaTypeError(
+            f"send MP4, WebM or MOV video ({', '.join(sorted(MEDIA_TYPES))})",
+            media_type=media_type)
 
 
 @dataclass(frozen=True)
@@ -68,18 +77,21 @@ class ProvenanceInspector:
         self.codec = codec or PyAvVideoCodec(PUBLIC_LIMITS)
 
     def inspect(self, media: bytes, media_type: str) -> Evidence:
-        if media_type not in MEDIA_TYPES:
-            raise UnsupportedMediaTypeError(
-                f"send MP4, WebM or MOV video ({', '.join(sorted(MEDIA_TYPES))})",
-                media_type=media_type)
+        """Decodes here (the API decodes in the media intake's sandbox first, and hands
+        the frames to `evidence`)."""
+        check_media_type(media_type)
         try:
             decoded = self.codec.decode(media, luma_only=True, keep_frames=KEEP_FRAMES,
                                         fit_lines=FIT_LINES)
         except VideoLimitError as exc:
-            raise VideoLimitsExceededError(str(exc)) from None
+            raise MediaLimitsExceededError(str(exc)) from None
         except VideoDecodeError as exc:
             raise UnreadableMediaError(str(exc)) from None
-        reading = self.watermarker.detect(decoded.frames)
+        return self.evidence(media, media_type, decoded.frames)
+
+    def evidence(self, media: bytes, media_type: str, luma_frames: Any) -> Evidence:
+        """The watermark in the decoded sample, and the manifest of an MP4 or MOV."""
+        reading = self.watermarker.detect(luma_frames)
         manifest = None
         if media_type in BMFF_TYPES:
             try:

@@ -19,6 +19,7 @@ from adapters.positions import (
 )
 from adapters.revocation import RevocationProcess
 from adapters.settings import Settings
+from domain.blobs import BlobStore
 from domain.jobs import JobQueue
 from projections.appearances import InMemoryAppearancesView, PostgresAppearancesView
 from projections.audit import InMemoryAuditView, PostgresAuditView
@@ -51,9 +52,11 @@ class Views:
 
 
 class ReadSide:
-    def __init__(self, settings: Settings, app: Any, jobs: JobQueue | None = None) -> None:
+    def __init__(self, settings: Settings, app: Any, jobs: JobQueue | None = None,
+                 blobs: BlobStore | None = None) -> None:
         self.settings = settings
         self.app = app
+        self.blobs = blobs
         self.jobs = jobs  # given: this process queues the worker's jobs from the log
         self.pool: asyncpg.Pool | None = None
         self.views: Views | None = None
@@ -81,7 +84,8 @@ class ReadSide:
                           review_queue=InMemoryReviewQueueView(), audit=InMemoryAuditView(),
                           feed=InMemoryFeedView(), provenance=InMemoryProvenanceView())
         self.views = views
-        self.revocation = RevocationProcess(self.app, await self._positions()) \
+        self.revocation = RevocationProcess(self.app, await self._positions(),
+                                            blobs=self.blobs) \
             if self.settings.processes else None
         self.dispatcher = JobDispatcher(self.app, self.jobs) \
             if self.settings.processes and self.jobs is not None else None

@@ -20,6 +20,8 @@ from uuid import UUID
 
 from adapters.positions import PositionStore
 from domain.actors import SYSTEM
+from domain.blobs import BlobStore
+from domain.generation import Generation, State
 from projections.base import Batch
 from projections.dependencies import DependencyIndex, Trigger
 
@@ -31,9 +33,10 @@ class RevocationProcess:
 
     name = "revocation"
 
-    def __init__(self, app: Any, positions: PositionStore, expiry_interval: float = 30.0
-                 ) -> None:
+    def __init__(self, app: Any, positions: PositionStore, expiry_interval: float = 30.0,
+                 blobs: BlobStore | None = None) -> None:
         self.app = app
+        self.blobs = blobs  # given: the files of generations it deletes go too
         self.positions = positions
         self.index = DependencyIndex()
         self._seen = 0  # events indexed (in memory; rebuilt from the log at start)
@@ -79,17 +82,28 @@ class RevocationProcess:
             acted = self.app.enforce_consent(SYSTEM, sorted(candidates), cause)
             if not acted:
                 break
+            self._delete_files([g for g, state in acted.items() if state == State.DELETED])
             self.latencies_ms.append((time.time() - trigger.at.timestamp()) * 1000)
             self.takedowns[trigger.position] = self.app.last_position()
             # Remixes of what fell or was held are checked next (their source is no longer
             # published); the featured sets already reached those that inherit the cause.
             candidates = self.index.remixes_of(set(acted)) - checked
 
+    def _delete_files(self, generation_ids: list[UUID]) -> None:
+        if self.blobs is None:
+            return
+        for generation_id in generation_ids:
+            for digest in self.app.get(Generation, generation_id).files:
+                self.blobs.delete(digest)
+
     async def tick(self) -> None:
-        """Called by the runner between rounds: expires grants now and then."""
+        """Called by the runner between rounds: now and then, expires grants and destroys
+        the keys of secrets past their replay window."""
         if time.monotonic() >= self._next_expiry:
             self._next_expiry = time.monotonic() + self.expiry_interval
             await self.run_in_thread(self.expire_due_grants, self.app.clock())
+            if getattr(self.app, "secrets", None) is not None:
+                await self.run_in_thread(self.app.secrets.sweep)
 
     def expire_due_grants(self, now: datetime) -> list[UUID]:
         """Records `Grant.Expired` for grants past their end; the takedown follows from the

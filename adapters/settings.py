@@ -44,6 +44,9 @@ class Settings:
     # Invite codes a member may issue in all, per tier ("free=5,pro=25"); a tier left out
     # keeps its default (domain/member.py).
     invite_caps: dict[str, int] = field(default_factory=dict)
+    # Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto to believe
+    # (the client address rate limits key on); empty: none, the peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +73,8 @@ class Settings:
             s3_endpoint=env.get("CONSENTRY_S3_ENDPOINT", ""),
             s3_region=env.get("CONSENTRY_S3_REGION", ""),
             invite_caps=_tier_numbers(env.get("CONSENTRY_INVITE_CAPS", "")),
+            trusted_proxies=tuple(p.strip() for p in env.get(
+                "CONSENTRY_TRUSTED_PROXIES", "").split(",") if p.strip()),
         )
         settings.check()
         return settings

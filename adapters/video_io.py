@@ -3,15 +3,21 @@ resolution and codec limits; encode H.264 yuv420p MP4 with faststart for publica
 
 from __future__ import annotations
 
-import io
 import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
-import av.error
 import numpy as np
+
+from domain.errors import (
+    MediaLimitsExceededError,
+    MediaTooLargeError,
+    UnreadableMediaError,
+    UnsupportedMediaTypeError,
+)
+from inference.media_reader import MediaLimits, MediaSummary, read_frames
 
 DEFAULT_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"})
 
@@ -26,8 +32,9 @@ class VideoLimitError(VideoDecodeError):
 
 @dataclass(frozen=True)
 class DecodeLimits:
-    """Upper bounds checked before and during decoding, so that a hostile upload cannot
-    make the worker decode for minutes or allocate gigabytes."""
+    """Upper bounds checked for every decoded frame (not only against the first header), so
+    that a hostile upload cannot make the decoder work for minutes or allocate gigabytes.
+    `max_decoded_pixels`: the decoding work, all frames' pixels together."""
 
     max_bytes: int = 200 * 1024 * 1024
     max_seconds: float = 120.0
@@ -35,6 +42,16 @@ class DecodeLimits:
     max_height: int = 3840
     max_pixels: int = 3840 * 2160
     allowed_codecs: frozenset[str] = DEFAULT_CODECS
+    max_frames: int = 120 * 60
+    max_decoded_pixels: int = 120 * 30 * 1920 * 1088
+
+    def media_limits(self, fit_lines: int | None) -> MediaLimits:
+        return MediaLimits(
+            max_bytes=self.max_bytes, max_seconds=self.max_seconds, max_frames=self.max_frames,
+            max_side=max(self.max_width, self.max_height), max_frame_pixels=self.max_pixels,
+            max_decoded_pixels=self.max_decoded_pixels,
+            fit_lines=fit_lines or max(self.max_width, self.max_height),
+            video_codecs=self.allowed_codecs)
 
 
 @dataclass(frozen=True)
@@ -53,7 +70,8 @@ class PyAvVideoCodec:
     """Decodes and encodes video with PyAV, FFmpeg's Python binding.
 
     Why PyAV: it links FFmpeg's libraries in-process (no subprocess, no temporary files),
-    ships wheels with libx264 and libvpx, and decodes straight into numpy arrays.
+    ships wheels with libx264 and libvpx, and decodes straight into numpy arrays. Decoding
+    goes through `inference.media_reader`, which checks every frame as it comes.
     """
 
     def __init__(self, limits: DecodeLimits | None = None) -> None:
@@ -68,65 +86,36 @@ class PyAvVideoCodec:
         `fit_lines` scales frames down so the short side has at most that many lines, so
         memory stays bounded whatever the upload."""
         limits = self.limits
-        size = len(source) if isinstance(source, bytes) else Path(source).stat().st_size
-        if size > limits.max_bytes:
-            raise VideoLimitError(f"video is {size} bytes, limit is {limits.max_bytes}")
-        handle = io.BytesIO(source) if isinstance(source, bytes) else str(source)
+        if isinstance(source, Path):
+            if source.stat().st_size > limits.max_bytes:
+                raise VideoLimitError(f"video is larger than {limits.max_bytes} bytes")
+            source = source.read_bytes()
+        frames: list[np.ndarray] = []
+        summary = MediaSummary()
+        stride = 1
         try:
-            container = av.open(handle, mode="r")
-        except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-            raise VideoDecodeError(f"not a readable video: {exc}") from exc
-        with container:
-            if not container.streams.video:
-                raise VideoDecodeError("no video stream")
-            stream = container.streams.video[0]
-            self._check_stream(stream)
-            fps = float(stream.average_rate or stream.guessed_rate or 0) or 30.0
-            max_frames = int(limits.max_seconds * fps) + 1
-            fmt = "gray" if luma_only else "rgb24"
-            scaled = _fitted(stream.codec_context.width, stream.codec_context.height, fit_lines)
-            frames: list[np.ndarray] = []
-            decoded, stride = 0, 1
-            try:
-                for frame in container.decode(stream):
-                    if frame.time is not None and frame.time > limits.max_seconds:
-                        raise VideoLimitError(
-                            f"video is longer than {limits.max_seconds} s"
-                        )
-                    if decoded >= max_frames:
-                        raise VideoLimitError(f"video has more than {max_frames} frames")
-                    decoded += 1
-                    if (decoded - 1) % stride:
-                        continue
-                    picture = frame if scaled is None else frame.reformat(
-                        scaled[0], scaled[1], interpolation="AREA")
-                    frames.append(picture.to_ndarray(format=fmt))
-                    if keep_frames and len(frames) >= 2 * keep_frames:
-                        frames, stride = frames[::2], stride * 2
-            except av.error.FFmpegError as exc:
-                raise VideoDecodeError(f"corrupt video: {exc}") from exc
-        if not frames:
-            raise VideoDecodeError("video has no frames")
-        return DecodedVideo(np.stack(frames), fps / stride)
+            for index, (_, frame) in enumerate(read_frames(
+                    source, None, limits.media_limits(fit_lines),
+                    fmt="gray" if luma_only else "rgb24", summary=summary)):
+                self._check_size(summary)
+                if index % stride:
+                    continue
+                frames.append(frame)
+                if keep_frames and len(frames) >= 2 * keep_frames:
+                    frames, stride = frames[::2], stride * 2
+        except (MediaTooLargeError, MediaLimitsExceededError) as exc:
+            raise VideoLimitError(exc.detail) from None
+        except UnsupportedMediaTypeError as exc:
+            raise VideoLimitError(exc.detail) from None
+        except UnreadableMediaError as exc:
+            raise VideoDecodeError(exc.detail) from None
+        return DecodedVideo(np.stack(frames), summary.rate / stride)
 
-    def _check_stream(self, stream: av.video.stream.VideoStream) -> None:
-        limits = self.limits
-        codec = stream.codec_context.name
-        if codec not in limits.allowed_codecs:
-            raise VideoLimitError(f"codec {codec!r} is not allowed")
-        width, height = stream.codec_context.width, stream.codec_context.height
-        if width <= 0 or height <= 0:
-            raise VideoDecodeError("video has no frame size")
-        if width > limits.max_width or height > limits.max_height:
-            raise VideoLimitError(
-                f"{width}x{height} exceeds {limits.max_width}x{limits.max_height}"
-            )
-        if width * height > limits.max_pixels:
-            raise VideoLimitError(f"{width}x{height} exceeds {limits.max_pixels} pixels")
-        if stream.duration is not None and stream.time_base is not None:
-            seconds = float(stream.duration * stream.time_base)
-            if seconds > limits.max_seconds:
-                raise VideoLimitError(f"video lasts {seconds:.1f} s, limit {limits.max_seconds}")
+    def _check_size(self, summary: MediaSummary) -> None:
+        width, height = summary.largest
+        if width > self.limits.max_width or height > self.limits.max_height:
+            raise VideoLimitError(f"{width}x{height} exceeds "
+                                  f"{self.limits.max_width}x{self.limits.max_height}")
 
     @staticmethod
     def encode_h264(
@@ -139,15 +128,6 @@ class PyAvVideoCodec:
         """Encode uint8 RGB frames (N, H, W, 3) as H.264 yuv420p MP4 with the index at the
         front (faststart), so that players can start before the download ends."""
         return encode_video(frames, fps, codec="libx264", crf=crf, preset=preset)
-
-
-def _fitted(width: int, height: int, lines: int | None) -> tuple[int, int] | None:
-    """The (width, height) that brings the short side down to `lines` (even sizes), or None
-    when the frame is small enough already."""
-    if not lines or min(width, height) <= lines:
-        return None
-    scale = lines / min(width, height)
-    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
 def encode_video(

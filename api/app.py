@@ -28,7 +28,9 @@ from api.controllers.review import MyCasesController, ReviewController
 from api.controllers.rights import GrantController, RightsHolderController, WorkController
 from api.deps import container as container_of
 from api.errors import EXCEPTION_HANDLERS
+from api.openapi import document_errors
 from api.ratelimit import RateLimits
+from api.requests import MAX_BODY_BYTES, BoundedRequest
 from domain.jobs import JobQueue
 
 CONTROLLERS: list[Any] = [
@@ -64,7 +66,7 @@ async def open_state(app: Litestar, container: Container, jobs: JobQueue | None 
     tasks). `close_state` undoes it in the reverse order."""
     jobs = jobs if jobs is not None else build_job_queue(container)
     await jobs.start()
-    read_side = ReadSide(container.settings, container.app, jobs=jobs)
+    read_side = ReadSide(container.settings, container.app, jobs=jobs, blobs=container.blobs)
     app.state["container"] = container
     app.state["read_side"] = read_side
     app.state["jobs"] = jobs
@@ -88,6 +90,8 @@ def create_app(container: Container | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         c = container or bootstrap()
+        if container is None:
+            c.media_intake.start()  # its sandboxes start with the server, not on a request
         lock = None
         if container is None and c.settings.store == "sqlite":
             lock = DataDirLock(c.settings.data_dir)
@@ -102,10 +106,12 @@ def create_app(container: Container | None = None) -> Litestar:
             if lock is not None:
                 lock.release()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[health, *CONTROLLERS],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=BoundedRequest,
+        request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
             title="Consentry",
             version="0.1.0",
@@ -117,3 +123,5 @@ def create_app(container: Container | None = None) -> Litestar:
                 "bearer": SecurityScheme(type="http", scheme="bearer")}),
         ),
     )
+    document_errors(app.openapi_schema)  # before the description is first served
+    return app

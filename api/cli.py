@@ -1,5 +1,7 @@
 """`consentry` command line: serve the API, and the admin tasks that must work before any
-admin exists (the first admin credential, onboarding a rights holder)."""
+admin exists (the first admin credential, onboarding a rights holder). The application is
+imported inside the commands: the media intake's sandbox processes import this module
+again, and must stay light."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import json
 import sys
 from collections.abc import Sequence
 
-from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
 from domain.actors import SYSTEM
 from domain.errors import DomainError
@@ -22,12 +23,18 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     print(f"Consentry on http://{args.host or settings.host}:{args.port or settings.port} "
           f"(store: {settings.store}, data: {settings.data_dir}); OpenAPI viewer at /schema")
+    # uvicorn believes forwarded headers from loopback by default, which would let any local
+    # client pick its own address (and rate-limit quota): only configured proxies.
+    trusted = ",".join(settings.trusted_proxies)
     uvicorn.run(create_app(), host=args.host or settings.host,
-                port=args.port or settings.port, log_level="info")
+                port=args.port or settings.port, log_level="info",
+                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or None)
     return 0
 
 
 def _admin(args: argparse.Namespace) -> int:
+    from adapters.bootstrap import bootstrap
+
     container = bootstrap()
     try:
         app = container.app
@@ -65,6 +72,8 @@ def _worker(args: argparse.Namespace) -> int:
     from adapters.worker import run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    from adapters.bootstrap import bootstrap
+
     container = bootstrap(settings)
     try:
         run_worker(container, jobs=args.jobs, burst=args.burst)

@@ -20,6 +20,9 @@ from domain.generation import Generation
 from domain.services import Consentry
 
 T = TypeVar("T")
+# Route option: a suspended member may call it (withdrawing consent, erasure, closing).
+OPEN_TO_SUSPENDED = "open_to_suspended"
+WITHDRAWAL = {OPEN_TO_SUSPENDED: True}
 
 IdempotencyKey = Annotated[str | None, HeaderParameter(
     name="Idempotency-Key", required=False, max_length=200,
@@ -37,6 +40,12 @@ def parse_uuid(text: str, field: str) -> UUID:
         return UUID(text)
     except ValueError:
         raise ValidationError(f"{field} must be a UUID") from None
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    """The peer's address: the proxy's unless `consentry serve` trusts it
+    (CONSENTRY_TRUSTED_PROXIES), in which case uvicorn has put the forwarded client here."""
+    return request.client.host if request.client else "unknown"
 
 
 def container(request: Request[Any, Any, Any]) -> Container:
@@ -63,7 +72,12 @@ async def current_actor(request: Request[Any, Any, Any]) -> Actor:
     # Most requests come from principals already in the aggregate cache: authenticating
     # them is a dictionary lookup and a hash, cheaper than a hop to a worker thread.
     actor = app.authenticate_cached(token)
-    return actor if actor is not None else await sync_to_thread(app.authenticate, token)
+    if actor is None:
+        actor = await sync_to_thread(app.authenticate, token)
+    if actor.suspended and not request.route_handler.opt.get(OPEN_TO_SUSPENDED):
+        raise PermissionDeniedError("this member is suspended; they can still withdraw "
+                                    "consent, erase their identity and close their account")
+    return actor
 
 
 def require(actor: Actor, *roles: Role) -> None:
@@ -102,8 +116,6 @@ async def delete_with_files(request: Req, actor: Actor, generation_id: UUID) -> 
     c = container(request)
     state = await command(request, c.app.delete_generation, actor, generation_id)
     generation = await sync_to_thread(c.app.get, Generation, generation_id)
-    for digest in (generation.artifact_digest, generation.published_digest,
-                   *generation.findings.get("evidence_frames", ())):
-        if digest:
-            await sync_to_thread(c.blobs.delete, digest)
+    for digest in generation.files:
+        await sync_to_thread(c.blobs.delete, digest)
     return str(state)

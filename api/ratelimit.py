@@ -1,6 +1,8 @@
-"""Per-principal rate limits for the expensive endpoints (generation requests, identity
-verification), with the `limits` library: in memory for the embedded default, Redis when
-CONSENTRY_REDIS_URL is set so that several API processes share the counts."""
+"""Rate limits for the expensive endpoints, with the `limits` library: per principal
+(generation requests, identity verification) and per client address on the public lookup,
+counted in requests and weighted by the seconds of video decoded. In memory for the
+embedded default, Redis when CONSENTRY_REDIS_URL is set so that several API processes share
+the counts. Every refusal says when to come back (`Retry-After`)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from domain.actors import Actor
 from domain.errors import DomainError
 
 DEFAULTS = {"generation": "30/minute", "verification": "5/hour",
-            "provenance": "20/minute"}  # the public lookup, per client address
+            # the public lookup, per client address: requests, and seconds of video decoded
+            "provenance": "20/minute", "provenance-seconds": "600/10 minutes"}
 
 
 class RateLimitedError(DomainError):
@@ -28,7 +31,7 @@ class RateLimits:
         self._limiter = MovingWindowRateLimiter(
             storage_from_string(redis_url or "memory://"))
         self._rules: dict[str, RateLimitItem] = {
-            name: parse(rule) for name, rule in (rules or DEFAULTS).items()}
+            name: parse(rule) for name, rule in {**DEFAULTS, **(rules or {})}.items()}
 
     def check(self, name: str, actor: Actor) -> None:
         """Counts one call; raises RateLimitedError (HTTP 429) once the window is full."""
@@ -39,6 +42,24 @@ class RateLimits:
         endpoints."""
         rule = self._rules[name]
         if not self._limiter.hit(rule, name, subject):
-            reset = self._limiter.get_window_stats(rule, name, subject).reset_time
-            raise RateLimitedError(f"too many {name} requests; limit {rule}",
-                                   retry_after=max(1, math.ceil(reset - time.time())))
+            raise self._refusal(rule, name, subject, f"too many {name} requests")
+
+    def require_budget(self, name: str, subject: str) -> None:
+        """Refuses (429) a subject whose weighted budget is spent, before it costs more."""
+        rule = self._rules[name]
+        if not self._limiter.test(rule, name, subject):
+            raise self._refusal(rule, name, subject, f"the {name} budget is spent")
+
+    def charge(self, name: str, subject: str, cost: int) -> None:
+        """Counts `cost` units of work done (seconds of video decoded, say); what exceeds
+        the budget empties it."""
+        rule = self._rules[name]
+        remaining = self._limiter.get_window_stats(rule, name, subject).remaining
+        if remaining > 0:
+            self._limiter.hit(rule, name, subject, cost=max(1, min(cost, remaining)))
+
+    def _refusal(self, rule: RateLimitItem, name: str, subject: str,
+                 what: str) -> RateLimitedError:
+        reset = self._limiter.get_window_stats(rule, name, subject).reset_time
+        return RateLimitedError(f"{what}; limit {rule}",
+                                retry_after=max(1, math.ceil(reset - time.time())))

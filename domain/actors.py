@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -17,8 +17,12 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Actor:
+    """`suspended`: a suspended member, who may still withdraw consent, erase their
+    biometrics and close their account, and nothing else (the API's routes check it)."""
+
     id: str
     role: Role
+    suspended: bool = field(default=False, compare=False)
 
     def is_staff(self) -> bool:
         return self.role in (Role.REVIEWER, Role.ADMIN)

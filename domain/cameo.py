@@ -130,8 +130,9 @@ class Cameo(ConsentryAggregate):
                    instructions=instructions)
 
     def disable(self, actor: Actor) -> None:
-        self._require(self.enabled, "cameo is already disabled")
-        self._emit(self.Disabled, actor)
+        """Withdrawing consent always succeeds: disabling a disabled cameo changes nothing."""
+        if self.enabled:
+            self._emit(self.Disabled, actor)
 
 
 def _check_permission(permission: str) -> None:

@@ -25,7 +25,7 @@ class ValidationError(DomainError):
 class UnsupportedMediaTypeError(ValidationError):
     """An upload of a kind the endpoint does not take (checked on its leading bytes too)."""
 
-    code = "unsupported-media-type"
+    code = "unsupported-media"
     status = 415
 
 
@@ -84,3 +84,22 @@ class InviteLimitReachedError(DomainError):
 
     code = "invite-limit-reached"
     status = 403
+
+
+class BodyTooDeepError(ValidationError):
+    """A JSON body nested beyond what any request of ours needs."""
+
+    code = "body-too-deep"
+    status = 400
+
+
+class MediaTooLargeError(DomainError):
+    code = "media-too-large"
+    status = 413
+
+
+class MediaLimitsExceededError(ValidationError):
+    """Media of an accepted kind whose duration, frame count, frame size or decoding cost
+    is beyond the limits of the endpoint it was sent to."""
+
+    code = "media-limits-exceeded"

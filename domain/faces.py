@@ -364,6 +364,17 @@ def likeness_work_of(subject_id: str) -> UUID:
     return UUID(subject_id.removeprefix(LIKENESS_PREFIX).partition(":")[0])
 
 
+def members_seen(findings: dict[str, Any]) -> set[UUID]:
+    """Members whose faces the scan matched (or nearly matched) in a recorded video."""
+    seen: set[UUID] = set()
+    for track in findings.get("faces", {}).get("tracks", []):
+        for candidate in track.get("candidates", []):
+            if candidate.get("member_id") and candidate.get("decision") in (
+                    MatchDecision.MATCH, MatchDecision.REVIEW):
+                seen.add(UUID(str(candidate["member_id"])))
+    return seen
+
+
 def likeness_work(track: dict[str, Any]) -> UUID | None:
     """The likeness work a recorded face track (findings shape) shows, if its closest
     candidate is a public figure's reference face and it is not a requested cameo."""

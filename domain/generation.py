@@ -475,5 +475,11 @@ class Generation(ConsentryAggregate):
     def inherited_member_ids(self) -> tuple[UUID, ...]:
         return tuple(m for m in self.featured_member_ids if m not in self.cameo_owner_ids)
 
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The blobs it made: the render, the published file, the evidence frames."""
+        return tuple(d for d in (self.artifact_digest, self.published_digest,
+                                 *self.findings.get("evidence_frames", ())) if d)
+
     def features(self, member_id: UUID) -> bool:
         return member_id in self.cameo_owner_ids or member_id in self.featured_member_ids

@@ -163,7 +163,8 @@ class Identity(ConsentryAggregate):
                    digits=challenge.digits, directions=tuple(challenge.directions),
                    expires_at=challenge.expires_at)
 
-    def submit(self, actor: Actor, nonce: str, media_digest: str, now: datetime) -> None:
+    def check_submission(self, nonce: str, now: datetime) -> None:
+        """Raises what `submit` would refuse: checked before an upload is even stored."""
         self._require(not self.erased, "identity was erased")
         challenge = self.challenge
         self._require(challenge is not None and self.status == "challenged",
@@ -173,6 +174,9 @@ class Identity(ConsentryAggregate):
             raise ValidationError("the challenge nonce is unknown or already used")
         if now >= challenge.expires_at:
             raise ValidationError("the challenge has expired; start a new one")
+
+    def submit(self, actor: Actor, nonce: str, media_digest: str, now: datetime) -> None:
+        self.check_submission(nonce, now)
         self._emit(self.VerificationSubmitted, actor, nonce=nonce, media_digest=media_digest)
 
     def verify(self, actor: Actor, template_ciphertext: bytes, model_id: str, quality: float,
@@ -212,7 +216,9 @@ class Identity(ConsentryAggregate):
         return False
 
     def erase(self, actor: Actor) -> None:
-        self._require(not self.erased, "identity was already erased")
+        """Erasure works in every state; erasing what is erased changes nothing."""
+        if self.erased:
+            return
         self._emit(self.Erased, actor, reference_face_digest=self.reference_face_digest,
                    media_digest=self.media_digest)
 

@@ -46,6 +46,7 @@ class Member(Principal):
         self.following: set[UUID] = set()
         self.suspended = False
         self.suspension_reason = ""
+        self.closed = False
         self.quota_day: date | None = None
         self.quota_used = 0
         self.invites_issued = 0
@@ -88,6 +89,13 @@ class Member(Principal):
             member.suspended = True
             member.suspension_reason = self.reason
 
+    class Closed(ConsentryAggregate.Event):
+        """The member closed their account: every key goes with it."""
+
+        def apply(self, member: Member) -> None:
+            member.closed = True
+            member.keys, member.key_labels = {}, {}
+
     class Reinstated(ConsentryAggregate.Event):
         def apply(self, member: Member) -> None:
             member.suspended = False
@@ -124,6 +132,10 @@ class Member(Principal):
     def unfollow(self, actor: Actor, other: UUID) -> None:
         if other in self.following:
             self._emit(self.Unfollowed, actor, member_id=other)
+
+    def close(self, actor: Actor) -> None:
+        self._require(not self.closed, "the account is already closed")
+        self._emit(self.Closed, actor)
 
     def suspend(self, actor: Actor, reason: str) -> None:
         self._require(not self.suspended, "member is already suspended")

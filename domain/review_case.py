@@ -83,13 +83,23 @@ class ReviewCase(ConsentryAggregate):
                                   "internal": self.internal, "at": self.timestamp})
 
     class Escalated(ConsentryAggregate.Event):
+        """`released`: the claim went with it (asked for, or by a lead moving someone
+        else's case); otherwise its holder keeps it."""
+
         reason: str
+        released: bool
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["released"] = True  # v1 always dropped the claim
 
         def apply(self, case: ReviewCase) -> None:
             case.escalated = True
             case.priority = 0
-            case.claimed_by = None
-            case.lease_until = None
+            if self.released:
+                case.claimed_by = None
+                case.lease_until = None
 
     class ReportAttached(ConsentryAggregate.Event):
         report_id: UUID
@@ -154,9 +164,18 @@ class ReviewCase(ConsentryAggregate):
             raise ValidationError("a comment needs text")
         self._emit(self.Commented, actor, text=text, internal=internal)
 
-    def escalate(self, actor: Actor, reason: str) -> None:
+    def escalate(self, actor: Actor, reason: str, now: datetime, release: bool = False,
+                 lead: bool = False) -> None:
+        """Only the claim's holder, or a lead, moves a claimed case; the holder keeps the
+        claim unless they release it. A lead escalating someone else's claim releases it
+        (and the event says so)."""
         self._require(self.state in ("open", "appealed"), f"case is {self.state}")
-        self._emit(self.Escalated, actor, reason=reason)
+        held_by_other = self._claim_is_live(now) and self.claimed_by != actor.id
+        if held_by_other and not lead:
+            raise PermissionDeniedError("the case is claimed by another reviewer: only they "
+                                        "or a lead can escalate it",
+                                        lease_until=str(self.lease_until))
+        self._emit(self.Escalated, actor, reason=reason, released=release or held_by_other)
 
     def attach_report(self, actor: Actor, report_id: UUID) -> None:
         self._emit(self.ReportAttached, actor, report_id=report_id)

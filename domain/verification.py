@@ -80,7 +80,7 @@ _MATROSKA = b"\x1a\x45\xdf\xa3"  # EBML header: WebM and Matroska
 
 def video_media_type(data: bytes) -> str | None:
     """`video/mp4` or `video/webm` when the bytes start like that container, else None.
-    Only the signature is looked at: decoding belongs to the worker, not the request."""
+    Only the signature is looked at; the media intake then decodes it in its sandbox."""
     if len(data) >= 8 and data[4:8] in _MP4_BOXES:
         return "video/mp4"
     if data[:4] == _MATROSKA:

@@ -17,6 +17,7 @@ from uuid import UUID
 import ahocorasick
 
 from domain.prompts import AliasHit
+from inference.confusables import latin_skeleton
 
 __all__ = [
     "MIN_ALIAS_LENGTH",
@@ -64,12 +65,15 @@ def _fold_char(ch: str) -> tuple[int, str]:
         return _SOFT, ch.translate(_SUBSTITUTIONS)
     if unicodedata.combining(ch):
         return _JOINER, ""
-    # Casefolding can yield new decomposable characters, hence NFKD on both sides of it.
+    # Casefolding can yield new decomposable characters, hence NFKD on both sides of it;
+    # lookalikes of Latin letters are read as them before and after (the Greek capital
+    # zeta looks like Z, its small form like nothing Latin).
     out = []
-    for c in unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", ch).casefold()):
+    for c in unicodedata.normalize("NFKD", unicodedata.normalize(
+            "NFKD", latin_skeleton(ch)).casefold()):
         if unicodedata.combining(c):
             continue
-        sub = c.translate(_SUBSTITUTIONS)
+        sub = latin_skeleton(c).translate(_SUBSTITUTIONS)
         # Spacing marks (Indic vowel signs) are letters of their word, unlike accents.
         if sub.isalnum() or unicodedata.category(sub).startswith("M"):
             out.append(sub)

@@ -4,15 +4,12 @@ cameos and the 1:N index of enrolled identities, with per-track scores and verdi
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
-from typing import Any
 
-import av
 import numpy as np
 
 from domain.faces import (
@@ -28,6 +25,7 @@ from domain.faces import (
     SubjectMatch,
     TrackVerdict,
 )
+from inference.media_reader import MediaLimits, read_frames
 
 Frame = tuple[float, np.ndarray]
 
@@ -46,22 +44,16 @@ class ScanSettings:
     index_candidates: int = 3
 
 
-def sample_frames(source: bytes | Path | str, fps: float) -> Iterator[Frame]:
-    """RGB frames at about `fps` per second, with their time in seconds. Every frame is
-    decoded (inter-frame codecs need them) but only the sampled ones are converted."""
-    handle: Any = io.BytesIO(source) if isinstance(source, bytes) else str(source)
-    with av.open(handle, mode="r") as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        step = 1.0 / fps
-        next_time = 0.0
-        for index, frame in enumerate(container.decode(stream)):
-            seconds = float(frame.time) if frame.time is not None \
-                else index / float(stream.average_rate or 30)
-            if seconds + 1e-6 < next_time:
-                continue
-            next_time += step * max(1, int((seconds - next_time) / step) + 1)
-            yield seconds, frame.to_ndarray(format="rgb24")
+# Frames handed to the scanners: the bounded reader's limits, at most 1080 lines.
+SCAN_LIMITS = MediaLimits(fit_lines=1080)
+
+
+def sample_frames(source: bytes | Path | str, fps: float,
+                  limits: MediaLimits = SCAN_LIMITS) -> Iterator[Frame]:
+    """RGB frames at about `fps` per second, with their time in seconds, through the
+    bounded reader (every frame decoded and checked; only the sampled ones converted)."""
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    yield from read_frames(data, None, limits, fps=fps)
 
 
 @dataclass

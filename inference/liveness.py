@@ -5,7 +5,6 @@ speech-level audio, and the spoken digits behind their own port. Returns reason 
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
@@ -15,6 +14,12 @@ import av.error
 import cv2
 import numpy as np
 
+from domain.errors import (
+    MediaLimitsExceededError,
+    MediaTooLargeError,
+    UnreadableMediaError,
+    UnsupportedMediaTypeError,
+)
 from domain.faces import (
     DetectedFace,
     FaceAnalyzer,
@@ -26,10 +31,12 @@ from domain.faces import (
     SpokenDigitsStatus,
 )
 from domain.verification import VerificationOutcome
-from inference.face_scan import sample_frames
+from inference.face_scan import SCAN_LIMITS, sample_frames
+from inference.media_reader import audio_samples
 
 # Reason codes: stable vocabulary recorded in Identity.VerificationFailed.
 UNREADABLE_MEDIA = "unreadable_media"
+MEDIA_LIMITS = "media_limits_exceeded"
 NO_FACE = "no_face"
 MULTIPLE_FACES = "multiple_faces"
 FACE_TOO_SMALL = "face_too_small"
@@ -111,7 +118,10 @@ class VerificationVideoChecker:
             samples = self._faces(media)
             speech = speech_seconds(media, self.settings.speech_dbfs,
                                     self.settings.min_level_spread_db)
-        except (av.error.FFmpegError, IndexError, ValueError):
+        except (MediaLimitsExceededError, MediaTooLargeError):
+            return VerificationOutcome(False, (MEDIA_LIMITS,), None, 0.0, 0.0, (), 0.0)
+        except (UnreadableMediaError, UnsupportedMediaTypeError, av.error.FFmpegError,
+                IndexError, ValueError):
             return VerificationOutcome(False, (UNREADABLE_MEDIA,), None, 0.0, 0.0, (), 0.0)
         reasons: list[str] = []
         settings = self.settings
@@ -268,20 +278,12 @@ def speech_seconds(media: bytes, speech_dbfs: float = -35.0,
     """Seconds of 30 ms windows louder than `speech_dbfs` in the first audio stream (None
     when there is none), or 0 when the level hardly varies: speech rises and falls by
     tens of dB between syllables, while a hum, a tone or steady noise does not."""
-    with av.open(io.BytesIO(media), mode="r") as container:
-        if not container.streams.audio:
-            return None
-        stream = container.streams.audio[0]
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=16_000)
-        chunks = []
-        for frame in container.decode(stream):
-            for mono in resampler.resample(frame):
-                chunks.append(mono.to_ndarray().reshape(-1))
-        for mono in resampler.resample(None):
-            chunks.append(mono.to_ndarray().reshape(-1))
-    if not chunks:
+    samples = audio_samples(media, None, SCAN_LIMITS)
+    if samples is None:
+        return None
+    if samples.size == 0:
         return 0.0
-    signal = np.concatenate(chunks).astype(np.float64)
+    signal = samples.astype(np.float64)
     window = 480  # 30 ms at 16 kHz
     usable = signal[: len(signal) // window * window].reshape(-1, window)
     if usable.shape[0] == 0:

@@ -20,9 +20,9 @@ from uuid import UUID
 import cv2
 import numpy as np
 import pdqhash
-from PIL import Image, ImageSequence
+from PIL import Image
 
-from domain.errors import UnreadableMediaError
+from domain.errors import DomainError, MediaLimitsExceededError, UnreadableMediaError
 from domain.faces import MatchDecision
 from domain.media_scan import PDQ, FrameVotePolicy, WorkMatch
 from inference.face_quality import as_rgb
@@ -34,6 +34,7 @@ MAX_SIDE = 720
 MIN_QUALITY = 50  # PDQ's own advice: below it the hash of a flat image is noise
 HASH_BITS = 256
 MAX_REFERENCE_PIXELS = 60_000_000
+MAX_ANIMATION_FRAMES = 1000
 
 
 @dataclass(frozen=True)
@@ -170,20 +171,27 @@ def reference_frames(media: bytes, media_type: str, *, fps: float = 1.0,
                 if seconds > max_seconds:
                     break
                 yield f"t{seconds:.2f}", frame
+        except DomainError:
+            raise  # the bounded reader's own refusal says what was wrong
         except Exception as exc:  # PyAV raises many kinds for corrupt input
             raise UnreadableMediaError(f"the reference clip does not decode: {exc}") from exc
         return
     try:
         image = Image.open(io.BytesIO(media))
         if image.width * image.height > MAX_REFERENCE_PIXELS:
-            raise UnreadableMediaError("the reference image has too many pixels",
-                                       limit=MAX_REFERENCE_PIXELS)
+            raise MediaLimitsExceededError("the reference image has too many pixels",
+                                           limit=MAX_REFERENCE_PIXELS)
         count = getattr(image, "n_frames", 1)
-        wanted = set(np.linspace(0, count - 1, min(count, animation_frames))
-                     .round().astype(int).tolist())
-        frames = [(f"f{i}", _rgb(frame)) for i, frame
-                  in enumerate(ImageSequence.Iterator(image)) if i in wanted]
-    except UnreadableMediaError:
+        if count > MAX_ANIMATION_FRAMES:
+            raise MediaLimitsExceededError("the animation has too many frames",
+                                           limit=MAX_ANIMATION_FRAMES)
+        frames = []
+        # Only the frames kept are decoded (seeking an animation decodes up to the frame).
+        for i in sorted(set(np.linspace(0, count - 1, min(count, animation_frames))
+                            .round().astype(int).tolist())):
+            image.seek(i)
+            frames.append((f"f{i}", _rgb(image)))
+    except (UnreadableMediaError, MediaLimitsExceededError):
         raise
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise UnreadableMediaError(f"the reference image does not decode: {exc}") from exc

@@ -34,6 +34,7 @@ class Trigger:
 class DependencyIndex:
     def __init__(self) -> None:
         self.requester: dict[UUID, UUID] = {}
+        self.by_requester: dict[UUID, set[UUID]] = defaultdict(set)
         self.owners_of: dict[UUID, tuple[UUID, ...]] = {}
         self.works_of: dict[UUID, tuple[UUID, ...]] = {}
         self.by_owner: dict[UUID, set[UUID]] = defaultdict(set)
@@ -50,6 +51,7 @@ class DependencyIndex:
         match event:
             case Generation.Requested():
                 self.requester[gid] = event.requester_id
+                self.by_requester[event.requester_id].add(gid)
                 if event.remix_of is not None:
                     self.remixes[event.remix_of].add(gid)
             case Generation.Decided():
@@ -103,6 +105,8 @@ class DependencyIndex:
                 candidates = set(self.by_work.get(gid, ()))
             case Identity.Erased():
                 candidates = self._featuring(self.identity_member.get(gid))
+            case Member.Closed():
+                candidates = set(self.by_requester.get(gid, ())) | self._featuring(gid)
             case _:
                 return None
         name = type(event).__qualname__
@@ -129,4 +133,6 @@ class DependencyIndex:
             self.by_owner[owner].discard(gid)
         for work in self.works_of.pop(gid, ()):
             self.by_work[work].discard(gid)
-        self.requester.pop(gid, None)
+        requester = self.requester.pop(gid, None)
+        if requester is not None:
+            self.by_requester[requester].discard(gid)

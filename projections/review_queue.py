@@ -97,7 +97,7 @@ def changes(event: Any) -> dict[str, Any] | None:
                                     "at": event.timestamp.isoformat()}, **at}
         case ReviewCase.Escalated():
             return {"escalated": True, "escalation_reason": event.reason, "priority": 0,
-                    **unclaimed, **at}
+                    **(unclaimed if event.released else {}), **at}
         case ReviewCase.ReportAttached():
             return {"add_report": 1, **at}
         case ReviewCase.Decided():

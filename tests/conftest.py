@@ -16,6 +16,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from adapters.media_intake import MediaIntake
+
 
 def _service_setting(name: str) -> str:
     value = os.environ.get(name)
@@ -57,3 +59,11 @@ def pg_schema(postgres_dsn: str) -> Iterator[tuple[str, str]]:
     finally:
         with psycopg.connect(postgres_dsn, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture(scope="session")
+def media_intake() -> Iterator[MediaIntake]:
+    """One media intake (its sandbox processes) shared by the tests' containers."""
+    intake = MediaIntake()
+    yield intake
+    intake.close()

@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody
 
 from api.controllers.identity import CursorQuery, Limit
 from api.deps import (
+    WITHDRAWAL,
     ActorDep,
     AuthenticatedController,
     IdempotencyKey,
@@ -82,7 +83,7 @@ class GenerationController(AuthenticatedController):
                                      rule_codes=list(result["rule_codes"])),
                         status_code=status)
 
-    @get("/mine", operation_id="listMyGenerations")
+    @get("/mine", operation_id="listMyGenerations", opt=WITHDRAWAL)
     async def mine(self, request: Req, actor: ActorDep,
                    cursor: CursorQuery = None, limit: Limit = 50) -> GenerationPage:
         """The caller's generations, newest first, drafts included."""
@@ -92,7 +93,7 @@ class GenerationController(AuthenticatedController):
         return GenerationPage(items=[GenerationOut.of(r) for r in rows],
                               next_cursor=next_cursor)
 
-    @get("/{generation_id:uuid}", operation_id="getGeneration")
+    @get("/{generation_id:uuid}", operation_id="getGeneration", opt=WITHDRAWAL)
     async def get_generation(self, request: Req, actor: ActorDep,
                              generation_id: FromPath[UUID]) -> GenerationOut:
         """Status and decision trace (redacted for members; complete for staff)."""
@@ -128,7 +129,8 @@ class GenerationController(AuthenticatedController):
                         headers={"Cache-Control": "private, max-age=60",
                                  "ETag": f'"{generation.published_digest}"'})
 
-    @delete("/{generation_id:uuid}", operation_id="deleteGeneration", status_code=200)
+    @delete("/{generation_id:uuid}", operation_id="deleteGeneration", opt=WITHDRAWAL,
+            status_code=200)
     async def delete_generation(self, request: Req, actor: ActorDep,
                                 generation_id: FromPath[UUID]) -> Ack:
         """By its author, by a person featured in it, or by an admin."""

@@ -6,9 +6,12 @@ from typing import Annotated
 from uuid import UUID
 
 from litestar import delete, get, post
+from litestar.concurrency import sync_to_thread
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from adapters.media_intake import VERIFICATION_LIMITS
 from api.deps import (
+    WITHDRAWAL,
     ActorDep,
     AuthenticatedController,
     IdempotencyKey,
@@ -31,12 +34,15 @@ from api.schemas.consent import (
     RestrictionsIn,
 )
 from api.schemas.generations import GenerationOut, GenerationPage
+from api.uploads import received
 from domain.actors import Role
 from domain.cameo import Cameo
+from domain.errors import UnsupportedMediaTypeError
 from domain.identity import Identity
 from domain.ids import cameo_id, identity_id
 from domain.services.face_enrolment import erase_identity
 from domain.services.verification import submit_verification_video
+from domain.verification import video_media_type
 
 MAX_VERIFICATION_BYTES = 50 * 1024 * 1024
 Limit = Annotated[int, QueryParameter(name="limit", ge=1, le=200)]
@@ -49,7 +55,7 @@ class CameoController(AuthenticatedController):
     path = "/cameo"
     tags = ["cameo"]
 
-    @get("/", operation_id="getCameo", sync_to_thread=True)
+    @get("/", operation_id="getCameo", opt=WITHDRAWAL, sync_to_thread=True)
     def get_cameo(self, request: Req, actor: ActorDep) -> CameoOut:
         """The caller's own cameo settings."""
         require(actor, Role.MEMBER)
@@ -70,7 +76,7 @@ class CameoController(AuthenticatedController):
         return Ack(await command(request, app.enable_cameo, actor, data.permission,
                                  key=idempotency_key))
 
-    @post("/disable", operation_id="disableCameo", status_code=200)
+    @post("/disable", operation_id="disableCameo", opt=WITHDRAWAL, status_code=200)
     async def disable(self, request: Req, actor: ActorDep,
                       idempotency_key: IdempotencyKey = None) -> Ack:
         """Revokes the likeness consent: every video featuring the caller is taken down."""
@@ -91,13 +97,14 @@ class CameoController(AuthenticatedController):
         return Ack(await command(request, app.approve_person, actor,
                                  parse_uuid(data.member_id, "member_id"), key=idempotency_key))
 
-    @delete("/approvals/{member_id:uuid}", operation_id="withdrawApproval", status_code=200)
+    @delete("/approvals/{member_id:uuid}", operation_id="withdrawApproval", opt=WITHDRAWAL,
+            status_code=200)
     async def withdraw(self, request: Req, actor: ActorDep,
                        member_id: FromPath[UUID]) -> Ack:
         app = container(request).app
         return Ack(await command(request, app.withdraw_approval, actor, member_id))
 
-    @post("/blocks", operation_id="blockPerson", status_code=200)
+    @post("/blocks", operation_id="blockPerson", opt=WITHDRAWAL, status_code=200)
     async def block(self, request: Req, actor: ActorDep, data: JSONBody[PersonIn],
                     idempotency_key: IdempotencyKey = None) -> Ack:
         app = container(request).app
@@ -118,7 +125,7 @@ class CameoController(AuthenticatedController):
                                  tuple(data.forbidden_categories), data.instructions,
                                  key=idempotency_key))
 
-    @get("/appearances", operation_id="listAppearances")
+    @get("/appearances", operation_id="listAppearances", opt=WITHDRAWAL)
     async def appearances(self, request: Req, actor: ActorDep,
                           cursor: CursorQuery = None, limit: Limit = 50) -> GenerationPage:
         """Every generation featuring the caller, drafts included, newest first."""
@@ -129,7 +136,7 @@ class CameoController(AuthenticatedController):
         return GenerationPage(items=[GenerationOut.of(rows[i]) for i in ids if i in rows],
                               next_cursor=next_cursor)
 
-    @delete("/appearances/{generation_id:uuid}", operation_id="removeAppearance",
+    @delete("/appearances/{generation_id:uuid}", operation_id="removeAppearance", opt=WITHDRAWAL,
             status_code=200)
     async def remove(self, request: Req, actor: ActorDep,
                      generation_id: FromPath[UUID]) -> Ack:
@@ -141,7 +148,7 @@ class IdentityController(AuthenticatedController):
     path = "/identity"
     tags = ["identity"]
 
-    @get("/", operation_id="getIdentity", sync_to_thread=True)
+    @get("/", operation_id="getIdentity", opt=WITHDRAWAL, sync_to_thread=True)
     def get_identity(self, request: Req, actor: ActorDep) -> IdentityOut:
         require(actor, Role.MEMBER)
         identity = container(request).app.find(Identity, identity_id(UUID(actor.id)))
@@ -169,13 +176,23 @@ class IdentityController(AuthenticatedController):
         """The challenge video (MP4 or WebM body), never seen before. The checks run in the
         worker; the verification's status says when they are done. The video is deleted
         once the verification is decided."""
-        body = await request.body()
         c = container(request)
+        # Nothing is stored for a challenge that cannot take it, nor for a video that does
+        # not pass the intake (decoded in its sandbox under the verification limits).
+        await sync_to_thread(c.app.check_verification_challenge, actor, nonce)
+        async with c.media_intake.admitted(), \
+                received(request, MAX_VERIFICATION_BYTES) as upload:
+            body = upload.read()
+            media_type = video_media_type(body)
+            if media_type is None:
+                raise UnsupportedMediaTypeError("the body is not an MP4 or WebM video")
+            await c.media_intake.sample(upload.path, media_type, VERIFICATION_LIMITS,
+                                        digest=upload.digest)
         status = await command(request, submit_verification_video, c.app, c.blobs, actor,
                                nonce, body, key=idempotency_key)
         return IdentityOut(status=status, verified=False, model_id="", failure_reasons=[])
 
-    @delete("/", operation_id="eraseIdentity", status_code=200)
+    @delete("/", operation_id="eraseIdentity", opt=WITHDRAWAL, status_code=200)
     async def erase(self, request: Req, actor: ActorDep) -> Ack:
         """Erases the caller's biometric identity: the data key of the face template and
         reference face is destroyed (crypto-shredding), and the face leaves every index."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 from uuid import UUID
 
 from litestar import Controller, delete, get, post
+from litestar.concurrency import sync_to_thread
 from litestar.params import FromPath, JSONBody
 
 from api.deps import (
+    WITHDRAWAL,
     ActorDep,
     AuthenticatedController,
     IdempotencyKey,
@@ -50,7 +52,7 @@ class MemberController(AuthenticatedController):
     path = "/members"
     tags = ["members"]
 
-    @get("/me", operation_id="getMe", sync_to_thread=True)
+    @get("/me", operation_id="getMe", opt=WITHDRAWAL, sync_to_thread=True)
     def me(self, request: Req, actor: ActorDep) -> MemberOut:
         """The caller's own member record, read from the aggregate (never stale)."""
         require(actor, Role.MEMBER)
@@ -65,6 +67,18 @@ class MemberController(AuthenticatedController):
                          max_clip_seconds=member.limits.max_clip_seconds,
                          daily_generations=member.limits.daily_generations,
                          used_today=member.used_on(day))
+
+    @delete("/me", operation_id="closeAccount", opt=WITHDRAWAL, status_code=200)
+    async def close(self, request: Req, actor: ActorDep) -> Ack:
+        """Closes the caller's account, in any state (suspended ones included): the cameo is
+        disabled, the biometric identity erased (its key destroyed), every key revoked;
+        videos featuring them are taken down and the ones they made deleted, with their
+        files. Final."""
+        require(actor, Role.MEMBER)
+        c = container(request)
+        status = await command(request, c.app.close_account, actor)
+        await sync_to_thread(c.face_index.catch_up)  # shreds the erased identity here now
+        return Ack(status)
 
     @post("/me/invites", operation_id="issueInvites", status_code=201)
     async def invites(self, request: Req, actor: ActorDep, data: JSONBody[InvitesIn],

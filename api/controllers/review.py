@@ -145,10 +145,12 @@ class ReviewController(AuthenticatedController):
     async def escalate(self, request: Req, actor: ActorDep, case_id: FromPath[UUID],
                        data: JSONBody[EscalateIn],
                        idempotency_key: IdempotencyKey = None) -> CaseOut:
-        """Moves the case to the front of the queue (urgent) and drops any claim."""
+        """Moves the case to the front of the queue (urgent). Only the claim's holder or an
+        admin (a lead) may move a claimed case; the holder keeps the claim unless
+        `release` is true, and a lead moving someone else's claim releases it."""
         require(actor, *STAFF)
         app = container(request).app
-        await command(request, app.escalate_case, actor, case_id, data.reason,
+        await command(request, app.escalate_case, actor, case_id, data.reason, data.release,
                       key=idempotency_key)
         return await case_out(request, case_id)
 

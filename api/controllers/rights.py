@@ -10,6 +10,7 @@ from litestar import delete, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.params import FromPath, JSONBody
 
+from adapters.media_intake import REFERENCE_LIMITS
 from adapters.reference_media import index_reference
 from api.controllers.identity import CursorQuery, Limit
 from api.deps import (
@@ -45,6 +46,7 @@ from api.schemas.rights import (
     WorkPage,
     WorkSummaryOut,
 )
+from api.uploads import received
 from domain.actors import Role
 from domain.errors import UnsupportedMediaTypeError, ValidationError
 from domain.grant import Grant, GrantTerms
@@ -226,8 +228,13 @@ class WorkController(AuthenticatedController):
         c = container(request)
         work = await sync_to_thread(c.app.own_work, actor, work_id)  # 404 before storing
         media_type = reference_media_type(request.headers.get("content-type", ""))
-        body = await request.body()
-        check_reference_body(media_type, body)
+        async with c.media_intake.admitted(), \
+                received(request, MAX_REFERENCE_BYTES) as upload:
+            body = upload.read()
+            check_reference_body(media_type, body)
+            if media_type.startswith("video/"):  # decoded in the intake's sandbox first
+                await c.media_intake.sample(upload.path, media_type, REFERENCE_LIMITS,
+                                            digest=upload.digest)
         indexed = await sync_to_thread(index_reference, c, work, body, media_type)
         digest = await sync_to_thread(c.blobs.put, body, media_type)
         await command(request, c.app.add_work_reference, actor, work_id, digest, media_type,

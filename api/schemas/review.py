@@ -31,6 +31,8 @@ class CommentIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class EscalateIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Reason
+    # Give the case up with it (else its holder keeps the claim).
+    release: bool = False
 
 
 class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):

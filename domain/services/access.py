@@ -128,9 +128,10 @@ def _parse_token(token: str) -> tuple[UUID | None, str, str]:
 def _actor_of(principal: Principal | None, key_id: str, secret: str) -> Actor:
     if principal is None or not principal.accepts(key_id, secret):
         raise AuthenticationError("unknown or revoked credential")
-    if isinstance(principal, Member) and principal.suspended:
-        raise PermissionDeniedError("this member is suspended")
-    return Actor(str(principal.id), role_of(principal))
+    # A suspended member still authenticates: withdrawing consent and erasure must work in
+    # every state; everything else refuses them (see Actor.suspended).
+    return Actor(str(principal.id), role_of(principal),
+                 suspended=isinstance(principal, Member) and principal.suspended)
 
 
 def _require_admin(actor: Actor) -> None:

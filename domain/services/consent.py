@@ -100,6 +100,12 @@ class ConsentCommands(MemberCommands):
 
         return self.run("start_verification", actor, key, {}, body)
 
+    def check_verification_challenge(self, actor: Actor, nonce: str) -> None:
+        """Refuses an upload for a challenge that cannot take it, before it is stored."""
+        require_role(actor, Role.MEMBER)
+        identity = self.get(Identity, identity_id(UUID(actor.id)), "verification")
+        identity.check_submission(nonce, self.clock())
+
     def submit_verification(self, actor: Actor, nonce: str, media_digest: str,
                             key: str | None = None) -> str:
         """Records the upload of `media_digest` (the video is in the blob store already)
@@ -177,8 +183,31 @@ class ConsentCommands(MemberCommands):
             require_role(actor, Role.ADMIN)
 
         def body() -> tuple[str, list[Any]]:
-            identity = self.get(Identity, identity_id(member_id), "identity")
+            identity = self.find(Identity, identity_id(member_id))
+            if identity is None:
+                return "not_enrolled", []  # no biometrics were ever recorded
             identity.erase(actor)
             return identity.status, [identity]
 
         return self.run("erase_identity", actor, key, {"m": member_id}, body)
+
+    def close_account(self, actor: Actor, key: str | None = None) -> str:
+        """The member leaves, in any state (suspended, unverified, held): their cameo is
+        disabled, their identity erased and every key revoked, in one transaction; the
+        revocation process then takes down the videos that featured them and deletes the
+        ones they made."""
+        require_role(actor, Role.MEMBER)
+        member_id = UUID(actor.id)
+
+        def body() -> tuple[str, list[Any]]:
+            member = self.get(Member, member_id, "member")
+            cameo = self.find(Cameo, cameo_id(member_id))
+            if cameo is not None:
+                cameo.disable(actor)
+            identity = self.find(Identity, identity_id(member_id))
+            if identity is not None:
+                identity.erase(actor)
+            member.close(actor)
+            return "closed", [member, cameo, identity]
+
+        return self.run("close_account", actor, key, {}, body)

@@ -9,7 +9,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -35,6 +35,19 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class SecretSealer(Protocol):
+    """Keeps a newly issued secret recoverable for a short while (a retry of the command
+    whose response was lost gets it again); after that, `open` answers None."""
+
+    def seal(self, secret: str) -> str: ...
+
+    def open(self, token: str) -> str | None: ...
+
+    def sweep(self) -> None:
+        """Destroys what is past the replay window."""
+        ...
+
+
 class CoreApplication(Application):
     """Commands run as: load aggregates → call their methods → save everything they changed
     in one transaction. A stale version anywhere fails the whole command (ConflictError)."""
@@ -46,6 +59,8 @@ class CoreApplication(Application):
         self.clock = clock
         self.committer = GroupCommitter(self.events.put)
         self._positions = threading.local()
+        # Set by the composition root; None: a replayed command's secret stays redacted.
+        self.secrets: SecretSealer | None = None
 
     # -- loading -----------------------------------------------------------------------
     def get(self, cls: type[A], aggregate_id: UUID, what: str | None = None) -> A:
@@ -121,7 +136,7 @@ class CoreApplication(Application):
         fingerprint = _fingerprint(command, args)
         previous = self.find(IdempotencyRecord, record_id)
         if previous is not None:
-            return _replay(previous, command, fingerprint)
+            return self._replay(previous, command, fingerprint)
         try:
             result, aggregates = body()
         except DomainError:
@@ -130,16 +145,40 @@ class CoreApplication(Application):
             winner = self.find(IdempotencyRecord, record_id)
             if winner is None:
                 raise
-            return _replay(winner, command, fingerprint)
+            return self._replay(winner, command, fingerprint)
         record = IdempotencyRecord.record(actor, record_id, command, fingerprint,
-                                          _storable(result))
+                                          self._storable(result))
         try:
             self.commit(*aggregates, record)
         except ConflictError:
             winner = self.find(IdempotencyRecord, record_id)
             if winner is None:
                 raise
-            return _replay(winner, command, fingerprint)
+            return self._replay(winner, command, fingerprint)
+        return result
+
+    def _storable(self, result: Any) -> Any:
+        """Secrets never enter the event store in the clear: a result holding one keeps it
+        sealed for a retry within the replay window (see `secrets`), else redacted."""
+        if isinstance(result, dict) and "secret" in result:
+            sealed = self.secrets.seal(result["secret"]) \
+                if self.secrets is not None and result["secret"] else None
+            return {**result, "secret": None, "secret_redacted": True,
+                    "secret_sealed": sealed}
+        return result
+
+    def _replay(self, record: IdempotencyRecord, command: str, fingerprint: str) -> Any:
+        if record.command != command or record.fingerprint != fingerprint:
+            raise IdempotencyKeyReusedError(
+                "this idempotency key was already used for a different request")
+        result = record.result
+        if not isinstance(result, dict) or "secret_sealed" not in result:
+            return result
+        sealed = result["secret_sealed"]
+        result = {k: v for k, v in result.items() if k != "secret_sealed"}
+        secret = self.secrets.open(sealed) if sealed and self.secrets is not None else None
+        if secret is not None:  # within the replay window: the same secret again
+            result.update(secret=secret, secret_redacted=False)
         return result
 
 
@@ -154,17 +193,3 @@ def _project(aggregate: Any, events: Iterable[Any]) -> Any:
 def _fingerprint(command: str, args: dict[str, Any]) -> str:
     text = json.dumps([command, args], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _storable(result: Any) -> Any:
-    """Secrets never enter the event store: a replayed key issuance says it was redacted."""
-    if isinstance(result, dict) and "secret" in result:
-        return {**result, "secret": None, "secret_redacted": True}
-    return result
-
-
-def _replay(record: IdempotencyRecord, command: str, fingerprint: str) -> Any:
-    if record.command != command or record.fingerprint != fingerprint:
-        raise IdempotencyKeyReusedError(
-            "this idempotency key was already used for a different request")
-    return record.result

@@ -207,6 +207,9 @@ class GenerationCommands(RightsCommands):
 
     def _enforce(self, actor: Actor, generation: Generation, cause: dict[str, str] | None
                  ) -> list[Any]:
+        if self.get(Member, generation.requester_id).closed:
+            generation.delete(actor, "account closed")  # its author left: it goes with them
+            return [generation]
         check = self.consent_now(generation)
         if check.failures:
             if cause is None:

@@ -209,10 +209,8 @@ class GenerationPipeline:
         return State(self.app.reject_generation(self.actor, g.id, tuple(rule_codes)))
 
     def _delete_artifacts(self, g: Generation) -> None:
-        for digest in (g.artifact_digest, g.published_digest,
-                       *g.findings.get("evidence_frames", ())):
-            if digest:
-                self.ports.blobs.delete(digest)
+        for digest in g.files:
+            self.ports.blobs.delete(digest)
 
     def _face_findings(self, g: Generation, frames: Frames) -> dict[str, Any]:
         faces = self.ports.faces

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from domain.actors import Actor, Role
 from domain.errors import InvalidTransitionError, PermissionDeniedError, ValidationError
+from domain.faces import members_seen
 from domain.generation import REVIEW_CODE_PREFIX, Generation, State
 from domain.identity import Identity
 from domain.member import Member
@@ -38,13 +39,29 @@ class ReviewCommands(GenerationCommands):
         return self.run(name, actor, key, {"case": case_id, **args}, body)
 
     def check_not_own_case(self, actor: Actor, case: ReviewCase) -> None:
-        """The case checks the reviewer's own id; a staff member's linked member account is
-        known only to their `Staff` record, so it is checked here."""
-        if case.subject_owner_id is None:
-            return
+        """Nobody reviews a video they are part of: its author, the authors of the videos it
+        remixes, and everyone who appears in it (cameos requested or inherited, and faces
+        the scan matched to a member). The case checks the reviewer's own id; a staff
+        member's linked member account is known only to their `Staff` record."""
         staff = self.find(Staff, UUID(actor.id)) if _is_uuid(actor.id) else None
-        if staff is not None and staff.member_id == case.subject_owner_id:
-            raise PermissionDeniedError("a reviewer cannot review their own content")
+        if staff is None or staff.member_id is None:
+            return
+        if staff.member_id in self.involved_members(case):
+            raise PermissionDeniedError("a reviewer cannot review content they are part of")
+
+    def involved_members(self, case: ReviewCase) -> set[UUID]:
+        people = {case.subject_owner_id} if case.subject_owner_id is not None else set()
+        if case.subject_kind != "generation":
+            return people
+        generation = self.find(Generation, case.subject_id)
+        seen: set[UUID] = set()
+        while generation is not None and generation.id not in seen:
+            seen.add(generation.id)
+            people |= {generation.requester_id, *generation.featured_member_ids,
+                       *members_seen(generation.findings)}
+            generation = self.find(Generation, generation.remix_of) \
+                if generation.remix_of is not None else None
+        return people
 
     def claim_case(self, actor: Actor, case_id: UUID, key: str | None = None) -> str:
         return self._case_command("claim_case", actor, case_id, key, {},
@@ -60,10 +77,12 @@ class ReviewCommands(GenerationCommands):
                                   {"t": text, "i": internal},
                                   lambda c: c.comment(actor, text, internal) or [])
 
-    def escalate_case(self, actor: Actor, case_id: UUID, reason: str,
+    def escalate_case(self, actor: Actor, case_id: UUID, reason: str, release: bool = False,
                       key: str | None = None) -> str:
-        return self._case_command("escalate_case", actor, case_id, key, {"r": reason},
-                                  lambda c: c.escalate(actor, reason) or [])
+        return self._case_command(
+            "escalate_case", actor, case_id, key, {"r": reason, "x": release},
+            lambda c: c.escalate(actor, reason, self.clock(), release,
+                                 lead=actor.role == Role.ADMIN) or [])
 
     def decide_case(self, actor: Actor, case_id: UUID, decision: str, policy_code: str,
                     key: str | None = None) -> str:

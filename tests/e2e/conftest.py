@@ -19,6 +19,7 @@ import pytest
 from adapters.bootstrap import Container, bootstrap
 from adapters.jobs_arq import ArqJobQueue
 from adapters.jobs_inprocess import InProcessJobQueue
+from adapters.media_intake import MediaIntake
 from adapters.settings import Settings
 from adapters.worker import build_handlers
 from api.app import close_state, create_app, open_state
@@ -26,6 +27,7 @@ from domain.generator import Generator, RenderedClip, RenderRequest
 from inference.generators import CompositeGenerator
 from tests.e2e.pipeline_worker_process import WorkerProcess
 from tests.fakes import WORKER, FakeClock, HeldJobs, ScriptedSafety, findings
+from tests.verification_media import placeholder_video
 
 
 @dataclass
@@ -58,9 +60,9 @@ class Api:
         token, member_id = body["secret"], body["member_id"]
         if verified:
             challenge = await self.call("POST", "/identity/verifications", token)
-            # Only an MP4's signature: the outcome below is recorded, not decided.
+            # A real but faceless video: the outcome below is recorded, not decided.
             await self.call("POST", challenge["upload_to"], token,
-                            content=b"\0\0\0\x18ftypisom" + f"video of {handle}".encode(),
+                            content=placeholder_video(handle),
                             headers={"content-type": "video/mp4"})
             await self.worker(self.container.app.complete_verification, UUID(member_id),
                               b"\x01" * 32, "test-model", 0.9, 0.95)
@@ -83,7 +85,8 @@ class Api:
 
 @pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.e2e),
                         pytest.param("postgres", marks=pytest.mark.e2e)])
-async def api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Api]:
+async def api(request: pytest.FixtureRequest, tmp_path: Path, media_intake: MediaIntake
+              ) -> AsyncIterator[Api]:
     if request.param == "postgres":
         dsn, schema = request.getfixturevalue("pg_schema")
         settings = Settings(store="postgres", pg_dsn=dsn, pg_schema=schema,
@@ -91,7 +94,7 @@ async def api(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[A
     else:
         settings = Settings(store="sqlite", data_dir=tmp_path)
     clock = FakeClock()
-    container = bootstrap(settings, clock=clock)
+    container = bootstrap(settings, clock=clock, media_intake=media_intake)
     admin = container.app.create_first_admin("root")["secret"]
     app = create_app(container)
     # The worker's jobs are only recorded: these journeys drive its steps themselves.
@@ -142,10 +145,10 @@ class LiveApi(Api):
 
 
 @pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.e2e)])
-async def live(tmp_path: Path) -> AsyncIterator[LiveApi]:
+async def live(tmp_path: Path, media_intake: MediaIntake) -> AsyncIterator[LiveApi]:
     safety, clock = ScriptedSafety(), FakeClock()
     container = bootstrap(Settings(store="sqlite", data_dir=tmp_path), clock=clock,
-                          safety=safety)
+                          safety=safety, media_intake=media_intake)
     admin = container.app.create_first_admin("root")["secret"]
     generator = SwitchableGenerator(CompositeGenerator())
     handlers, give_up = build_handlers(container, generator)
@@ -202,15 +205,16 @@ async def _finished(awaitable: Any, timeout: float) -> bool:
 
 
 @pytest.fixture(params=[pytest.param("postgres", marks=pytest.mark.e2e)])
-async def live_arq(pg_schema: tuple[str, str], redis_url: str, tmp_path: Path
-                   ) -> AsyncIterator[LiveArqApi]:
+async def live_arq(pg_schema: tuple[str, str], redis_url: str, tmp_path: Path,
+                   media_intake: MediaIntake) -> AsyncIterator[LiveArqApi]:
     dsn, schema = pg_schema
     settings = Settings(store="postgres", pg_dsn=dsn, pg_schema=schema, data_dir=tmp_path,
                         queue="arq", redis_url=redis_url,
                         queue_name=f"test-jobs-{uuid.uuid4().hex}")
     # The worker reads the real clock: the API's starts at the same time.
     clock = FakeClock(datetime.now(UTC))
-    container = bootstrap(settings, clock=clock)  # writes the keys the worker then reads
+    # writes the keys the worker then reads
+    container = bootstrap(settings, clock=clock, media_intake=media_intake)
     admin = container.app.create_first_admin("root")["secret"]
     worker = WorkerProcess({
         "CONSENTRY_STORE": "postgres", "CONSENTRY_PG_DSN": dsn, "CONSENTRY_PG_SCHEMA": schema,

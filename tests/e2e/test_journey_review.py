@@ -198,14 +198,21 @@ async def test_an_urgent_report_goes_to_the_front_of_the_queue(api: Api):
     assert queue["items"][0]["priority"] == "urgent"
 
 
-async def test_escalation_moves_a_case_to_the_front_and_frees_it(api: Api):
+async def test_escalation_moves_a_case_to_the_front_and_frees_it_when_asked(api: Api):
     _, ada = await api.member("ada")
-    _, reviewer = await enrol(api, "reviewer")
+    reviewer_id, reviewer = await enrol(api, "reviewer")
+    _, other = await enrol(api, "rival")
     await held(api, ada, "a city at night", "high")
     _, low = await held(api, ada, "a forest path", "low")
     await api.call("POST", f"/review/cases/{low}/claim", reviewer)
+    stolen = await api.call("POST", f"/review/cases/{low}/escalate", other, expect=403,
+                            json={"reason": "mine now"})
+    assert "claimed by another reviewer" in stolen["detail"]
+    kept = await api.call("POST", f"/review/cases/{low}/escalate", reviewer,
+                          json={"reason": "needs a policy lead"})
+    assert kept["escalated"] and kept["claimed_by"] == reviewer_id
     escalated = await api.call("POST", f"/review/cases/{low}/escalate", reviewer,
-                               json={"reason": "needs a policy lead"})
+                               json={"reason": "handing it over", "release": True})
     assert escalated["escalated"] and escalated["claimed_by"] is None
     queue = await api.call("GET", "/review/cases", reviewer)
     assert queue["items"][0]["id"] == low and queue["items"][0]["priority"] == "urgent"

@@ -155,10 +155,10 @@ async def test_reference_media_must_be_an_allowed_type_whose_bytes_match(api: Ap
     path = f"/works/{work['id']}/references"
     wrong_type = await api.call("POST", path, studio, expect=415, content=b"%PDF-1.7",
                                 headers={"content-type": "application/pdf"})
-    assert wrong_type["code"] == "unsupported-media-type"
+    assert wrong_type["code"] == "unsupported-media"
     lying = await api.call("POST", path, studio, expect=415, content=b"not really a png",
                            headers={"content-type": "image/png"})
-    assert lying["code"] == "unsupported-media-type"
+    assert lying["code"] == "unsupported-media"
     await api.call("POST", path, studio, expect=422, content=b"",
                    headers={"content-type": "image/png"})
     assert (await api.call("GET", f"/works/{work['id']}", studio))["references"] == []

@@ -19,7 +19,7 @@ from domain.jobs import VERIFY_IDENTITY, Job
 from inference.faces_dlib import DlibFaceAnalyzer
 from tests import face_media
 from tests.e2e.conftest import Api
-from tests.verification_media import verification_video
+from tests.verification_media import placeholder_video, verification_video
 
 
 @cache
@@ -157,14 +157,14 @@ async def test_an_upload_that_is_empty_not_a_video_or_seen_before_is_refused(api
     url = challenge["upload_to"]
     before = api.container.app.recorder.max_notification_id()
     for body, status, code in ((b"", 422, "invalid-input"),
-                               (b"%PDF-1.7 not a video", 415, "unsupported-media-type")):
+                               (b"%PDF-1.7 not a video", 415, "unsupported-media")):
         response = await api.client.post(url, content=body, headers=api.auth(ada_token))
         assert response.status_code == status, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.json()["code"] == code
     assert api.container.app.recorder.max_notification_id() == before, "nothing recorded"
 
-    media = b"\0\0\0\x18ftypisom" + b"one recording"
+    media = placeholder_video("one recording")
     await api.call("POST", url, ada_token, expect=202, content=media)
     other = await api.call("POST", "/identity/verifications", bob_token, expect=201)
     refused = await api.call("POST", other["upload_to"], bob_token, expect=409,

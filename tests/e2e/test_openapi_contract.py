@@ -1,6 +1,7 @@
 """Schemathesis against the served OpenAPI description: generated requests to every
-operation (as an authenticated member, and without credentials) never get a 5xx, and every
-documented response matches its schema."""
+operation (as an authenticated member, and without credentials) never get a 5xx, never get
+a status the description does not declare, and every response matches its declared schema
+and media type (errors: application/problem+json)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
@@ -78,8 +83,9 @@ def test_no_operation_fails_or_breaks_its_schema(served: tuple[str, str]) -> Non
                   suppress_health_check=list(HealthCheck))
         def exercise(case: schemathesis.Case) -> None:
             for headers in ({"Authorization": f"Bearer {token}"}, {}):
-                case.call_and_validate(base_url=url, headers=headers,
-                                       checks=[not_a_server_error, response_schema_conformance])
+                case.call_and_validate(base_url=url, headers=headers, checks=[
+                    not_a_server_error, status_code_conformance, content_type_conformance,
+                    response_schema_conformance])
 
         try:
             exercise()

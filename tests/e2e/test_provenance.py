@@ -104,7 +104,7 @@ async def test_what_is_not_a_video_gets_a_problem_with_a_stable_code(api: Api):
     assert garbage.json()["code"] == "unreadable-media"
     text = await api.client.post("/provenance", content=b"hello",
                                  headers={"content-type": "text/plain"})
-    assert (text.status_code, text.json()["code"]) == (415, "unsupported-media-type")
+    assert (text.status_code, text.json()["code"]) == (415, "unsupported-media")
 
 
 async def test_lookups_beyond_the_rate_are_refused_per_client_without_a_key(api: Api):

@@ -21,6 +21,7 @@ import pytest
 from adapters.bootstrap import Container, bootstrap
 from adapters.settings import Settings
 from tests.fakes import WORKER
+from tests.verification_media import placeholder_video
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,8 +116,7 @@ def verified_member(d: Deployment, handle: str) -> tuple[str, str]:
     body = call(d.a, "POST", "/members", json={"invite_code": codes[0], "handle": handle})
     token, member_id = body["secret"], body["member_id"]
     challenge = call(d.a, "POST", "/identity/verifications", token)
-    call(d.a, "POST", challenge["upload_to"], token,
-         content=b"\0\0\0\x18ftypisom" + handle.encode(),
+    call(d.a, "POST", challenge["upload_to"], token, content=placeholder_video(handle),
          headers={"content-type": "video/mp4"})
     d.container.app.complete_verification(WORKER, UUID(member_id), b"\x01" * 32,
                                           "test-model", 0.9, 0.95)

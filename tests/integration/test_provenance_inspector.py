@@ -9,9 +9,9 @@ from PIL import Image
 from skimage import data
 
 from adapters.c2pa_signing import C2paProvenanceSigner, ephemeral_development_credentials
-from adapters.provenance_lookup import ProvenanceInspector, VideoLimitsExceededError
+from adapters.provenance_lookup import ProvenanceInspector
 from adapters.video_io import DecodeLimits, PyAvVideoCodec, encode_video
-from domain.errors import UnsupportedMediaTypeError
+from domain.errors import MediaLimitsExceededError, UnsupportedMediaTypeError
 from inference.watermark import DctSpreadSpectrumWatermarker
 
 pytestmark = pytest.mark.integration
@@ -43,9 +43,9 @@ def test_uploads_past_the_public_limits_are_refused_with_a_stable_code(
     mp4 = PyAvVideoCodec.encode_h264(clip(frames=24), FPS, preset="veryfast")
     strict = ProvenanceInspector(inspector.watermarker, inspector.signer,
                                  PyAvVideoCodec(DecodeLimits(max_seconds=0.5)))
-    with pytest.raises(VideoLimitsExceededError) as refused:
+    with pytest.raises(MediaLimitsExceededError) as refused:
         strict.inspect(mp4, "video/mp4")
-    assert refused.value.code == "video-limits-exceeded" and refused.value.status == 422
+    assert refused.value.code == "media-limits-exceeded" and refused.value.status == 422
     with pytest.raises(UnsupportedMediaTypeError):
         inspector.inspect(mp4, "image/gif")
 

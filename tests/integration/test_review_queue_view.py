@@ -74,15 +74,18 @@ async def test_the_queue_lists_urgent_first_and_oldest_first_within_a_priority(v
     assert [r.id for r in only_high] == [high.id]
 
 
-async def test_escalating_a_case_moves_it_to_the_front_and_drops_the_claim(view: Any):
+async def test_escalating_a_case_moves_it_to_the_front_and_its_holder_keeps_it(view: Any):
     log = Log()
-    high, normal = case("high"), case("normal")
+    high, normal, released = case("high"), case("normal"), case("low")
     normal.claim(ALICE, NOW)
-    normal.escalate(ALICE, "a minor may be shown")
-    await view.apply(log.batch(high, normal))
+    normal.escalate(ALICE, "a minor may be shown", NOW)
+    released.claim(ALICE, NOW)
+    released.escalate(ALICE, "needs a senior", NOW, release=True)
+    await view.apply(log.batch(high, normal, released))
     rows, _ = await view.list_cases()
-    assert [r.id for r in rows] == [normal.id, high.id]
-    assert rows[0].escalated and rows[0].claimed_by is None and rows[0].priority == 0
+    assert [r.id for r in rows] == [normal.id, released.id, high.id]
+    assert rows[0].escalated and rows[0].claimed_by == ALICE.id and rows[0].priority == 0
+    assert rows[1].claimed_by is None
 
 
 async def test_the_queue_pages_with_a_cursor_without_gaps_or_repeats(view: Any):

@@ -81,6 +81,36 @@ def test_accents_are_ignored(index: AhoCorasickAliasIndex, prompt: str) -> None:
     assert found(index, prompt) == {PIKACHU}
 
 
+@pytest.mark.parametrize("prompt", [
+    "Z\u043erblax dances",  # Cyrillic \u043e
+    "Z\u043erbl\u0430\u0445 in the rain",  # Cyrillic \u043e and \u0445
+    "zorbla\u0445",  # Cyrillic \u0445
+    "\u0396orblax",  # Greek capital zeta
+    "Z\u03bfrblax",  # Greek omicron
+])
+def test_unicode_lookalikes_of_latin_letters_find_the_work(prompt: str) -> None:
+    index = AhoCorasickAliasIndex()
+    work = uuid4()
+    index.add(work, ("Zorblax",))
+    assert found(index, prompt) == {work}
+
+
+def test_a_title_registered_with_lookalike_letters_is_found_by_its_latin_spelling() -> None:
+    index = AhoCorasickAliasIndex()
+    work = uuid4()
+    index.add(work, ("Z\u043erbl\u0430\u0445",))  # registered with Cyrillic \u043e and \u0445
+    assert found(index, "zorblax at the beach") == {work}
+    assert found(index, "a zebra at the beach") == set()
+
+
+def test_lookalikes_do_not_make_other_words_match() -> None:
+    index = AhoCorasickAliasIndex()
+    index.add(uuid4(), ("Zorblax",))
+    cat_on_a_roof = "\u041a\u043e\u0442 \u043d\u0430 \u043a\u0440\u044b\u0448\u0435"
+    assert found(index, cat_on_a_roof) == set()  # ordinary Cyrillic text
+    assert found(index, "zorbla") == set()
+
+
 def test_accented_alias_matches_plain_prompt() -> None:
     index = AhoCorasickAliasIndex()
     work = uuid4()

@@ -13,7 +13,7 @@ from adapters.settings import Settings
 from domain.actors import SYSTEM, Actor, Role
 from domain.errors import InvalidTransitionError, PermissionDeniedError
 from domain.generation import Generation
-from tests.fakes import WORKER, FakeClock, World
+from tests.fakes import WORKER, FakeClock, World, findings
 
 pytestmark = pytest.mark.unit
 FIRST, SECOND = Actor("rev-1", Role.REVIEWER), Actor("rev-2", Role.REVIEWER)
@@ -134,3 +134,54 @@ def test_only_the_claimant_releases_a_case(container: Container, world: World):
     with pytest.raises(PermissionDeniedError):
         app.release_case(SECOND, case_id)
     assert app.release_case(FIRST, case_id) == "open"
+
+
+def test_escalating_never_takes_a_case_from_the_reviewer_who_holds_it(
+        container: Container, world: World):
+    app = container.app
+    _, case_id = held(container, world.member())
+    app.claim_case(FIRST, case_id)
+    with pytest.raises(PermissionDeniedError, match="claimed by another reviewer"):
+        app.escalate_case(SECOND, case_id, "mine now")
+    app.escalate_case(FIRST, case_id, "needs a senior")  # the holder keeps the claim
+    with pytest.raises(PermissionDeniedError):
+        app.claim_case(SECOND, case_id)
+    lead = Actor("lead-1", Role.ADMIN)
+    app.escalate_case(lead, case_id, "moving it to the seniors")  # a lead may, and it frees it
+    app.claim_case(SECOND, case_id)
+    app.decide_case(SECOND, case_id, "approve", "OK-1")
+
+
+def test_nobody_in_the_video_or_its_source_reviews_its_case(container: Container,
+                                                           world: World):
+    app = container.app
+    author, friend = world.member(), world.member(cameo="everyone")
+    source = UUID(app.request_generation(author, "a picnic", (UUID(friend.id),), 5)
+                  ["generation_id"])
+    world.publish(source)
+    remixer = world.member()
+    remix = UUID(app.request_generation(remixer, "at night", (), 5, remix_of=source)
+                 ["generation_id"])
+    case_id = UUID(app.hold_generation(WORKER, remix, ("SAFETY",), {})["case_id"])
+    for member in (friend, author, remixer):  # inherited cameo, source's author, author
+        staff = app.enrol_staff(world.admin, f"staff {member.id[:6]}", "reviewer",
+                                member_id=UUID(member.id))
+        with pytest.raises(PermissionDeniedError, match="part of"):
+            app.claim_case(Actor(staff["staff_id"], Role.REVIEWER), case_id)
+    app.claim_case(FIRST, case_id)  # someone unrelated may
+
+
+def test_a_face_the_scan_matched_keeps_that_person_off_the_case(container: Container,
+                                                                world: World):
+    app = container.app
+    author, seen = world.member(), world.member()
+    gid = UUID(app.request_generation(author, "a walk", (), 5)["generation_id"])
+    app.record_render(WORKER, gid, "a" * 64, 48, 2.0, "w1", 1)
+    track = {"track_id": 1, "verdict": "review", "first_seconds": 0.5, "last_seconds": 1.0,
+             "frames": 3, "largest_face_px": 90.0,
+             "candidates": [{"subject_id": "x", "member_id": seen.id, "distance": 0.62,
+                             "decision": "review", "frames_matching": 2, "is_cameo": False}]}
+    case_id = UUID(app.record_scan(WORKER, gid, findings(tracks=(track,)))["case_id"])
+    staff = app.enrol_staff(world.admin, "seen at work", "reviewer", member_id=UUID(seen.id))
+    with pytest.raises(PermissionDeniedError):
+        app.claim_case(Actor(staff["staff_id"], Role.REVIEWER), case_id)
