@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -12,11 +13,13 @@ from litestar import Litestar, Request, get
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
 
 from adapters.bootstrap import Container, bootstrap
 from adapters.job_queue import build_job_queue
 from adapters.lock import DataDirLock
 from adapters.read_side import ReadSide
+from api.console.pages import ConsoleController
 from api.controllers.admin import AdminController
 from api.controllers.feed import FeedController, LikeController
 from api.controllers.generations import GenerationController
@@ -24,7 +27,8 @@ from api.controllers.identity import CameoController, IdentityController
 from api.controllers.members import MemberController, RegistrationController
 from api.controllers.provenance import ProvenanceController
 from api.controllers.reports import ReportController
-from api.controllers.review import MyCasesController, ReviewController
+from api.controllers.review import MyCasesController, ReviewController, ReviewDeskController
+from api.controllers.review_config import ReviewConfigController
 from api.controllers.rights import GrantController, RightsHolderController, WorkController
 from api.deps import container as container_of
 from api.errors import EXCEPTION_HANDLERS
@@ -33,10 +37,12 @@ from api.ratelimit import RateLimits
 from api.requests import MAX_BODY_BYTES, BoundedRequest
 from domain.jobs import JobQueue
 
+CONSOLE_STATIC = Path(__file__).parent / "console" / "static"
 CONTROLLERS: list[Any] = [
     RegistrationController, MemberController, CameoController, IdentityController,
     GenerationController, RightsHolderController, WorkController, GrantController,
-    ReviewController, MyCasesController, ReportController, AdminController,
+    ReviewController, ReviewDeskController, ReviewConfigController, MyCasesController,
+    ReportController, AdminController,
     FeedController, LikeController, ProvenanceController,
 ]
 
@@ -107,7 +113,8 @@ def create_app(container: Container | None = None) -> Litestar:
                 lock.release()
 
     app = Litestar(
-        route_handlers=[health, *CONTROLLERS],
+        route_handlers=[health, *CONTROLLERS, ConsoleController, create_static_files_router(
+            path="/console/static", directories=[CONSOLE_STATIC], name="console-static")],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=BoundedRequest,

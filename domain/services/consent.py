@@ -163,8 +163,8 @@ class ConsentCommands(MemberCommands):
         evidence = {"matches": matches, "model_id": identity.model_id,
                     "quality": quality, "liveness": liveness,
                     "reference_face_digest": identity.reference_face_digest}
-        return ReviewCase.open(actor, "identity", identity.id, identity.member_id,
-                               DUPLICATE_REASON, evidence, "high")
+        return self.open_case(actor, "identity", identity.id, identity.member_id,
+                              DUPLICATE_REASON, evidence, "high", ("identity",))
 
     def fail_verification(self, actor: Actor, member_id: UUID, reasons: tuple[str, ...],
                           key: str | None = None, *, unchecked: Sequence[str] = ()) -> str:

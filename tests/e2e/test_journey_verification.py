@@ -141,7 +141,7 @@ async def test_the_same_face_on_a_second_account_is_held_until_a_reviewer_clears
 
     await api.call("POST", f"/review/cases/{case['id']}/claim", reviewer)
     await api.call("POST", f"/review/cases/{case['id']}/decision", reviewer,
-                   json={"decision": "approve", "policy_code": "IDENTITY-TWINS"})
+                   json={"decision": "approve", "policy_code": "IDENTITY-OK"})
     me = await api.call("GET", "/identity", bob_token)
     assert (me["status"], me["verified"]) == ("verified", True)
 
