@@ -91,6 +91,9 @@ ensure_binaries() {
     local packages=()
     [[ -z "$PG_BIN" || -z "$PSQL" ]] && packages+=(postgresql)
     [[ -z "$REDIS_SERVER" ]] && packages+=(redis-server)
+    # The review console's browser tests drive Debian's chromium through its WebDriver.
+    command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+    command -v chromedriver >/dev/null 2>&1 || packages+=(chromium-driver)
     if ((${#packages[@]})); then
         log "not found: ${packages[*]}"
         install_packages "${packages[@]}"
