@@ -166,16 +166,21 @@ class FuzzyAliasMatcher:
         self._aliases.remove(work_id)
 
     def bulk_load(self, items: Iterable[tuple[UUID, tuple[str, ...]]]) -> None:
+        """Replace the content with these works in one build (start-up)."""
+        vocabulary = _Vocabulary()
+        keys: dict[UUID, tuple[str, ...]] = {}
         loaded = []
+        for work_id, aliases in items:
+            for key in keys.pop(work_id, ()):
+                vocabulary.remove(key)
+            keys[work_id] = self._vocabulary_keys(aliases)
+            for key in keys[work_id]:
+                vocabulary.add(key)
+            loaded.append((work_id, aliases))
+        index = AhoCorasickAliasIndex()
+        index.bulk_load(loaded)
         with self._lock:
-            for work_id, aliases in items:
-                keys = self._vocabulary_keys(aliases)
-                self._drop(work_id)
-                self._keys[work_id] = keys
-                for key in keys:
-                    self._vocabulary.add(key)
-                loaded.append((work_id, aliases))
-        self._aliases.bulk_load(loaded)
+            self._vocabulary, self._keys, self._aliases = vocabulary, keys, index
 
     def find(self, prompt: str) -> list[AliasHit]:
         corrections = self._corrections(prompt)
@@ -214,7 +219,9 @@ class FuzzyAliasMatcher:
         return fold(token) not in self.known
 
     def _rare(self, token: str) -> bool:
-        return self.known.zipf(fold(token)) >= self.settings.rare_zipf
+        """A real word, though not a common one: correcting it may be wrong."""
+        zipf = self.known.zipf(fold(token))
+        return self.settings.rare_zipf <= zipf < self.settings.known_zipf
 
     def _corrections(self, prompt: str) -> list[_Correction]:
         tokens = [(m.start(), m.end(), m.group()) for m in _TOKEN.finditer(prompt)]
