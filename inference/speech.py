@@ -1,0 +1,168 @@
+"""Speech in a verification video: its audio track decoded to 16 kHz mono (PyAV), the speech
+found by Silero VAD (ONNX, from the silero-vad wheel), and the challenge digits read by
+PocketSphinx (en-US model from its wheel) restricted to a grammar of digit words."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import av
+import numpy as np
+import torch
+
+from domain.faces import SpokenDigitsResult, SpokenDigitsStatus
+from inference.pinned import pinned_file, pinned_folder
+
+__all__ = ["AUDIO_RATE", "PocketsphinxDigitsChecker", "SileroSpeechDetector", "decode_audio"]
+
+AUDIO_RATE = 16_000
+SILERO_VERSION = "6.2.3"
+SILERO_SHA256 = "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3"
+POCKETSPHINX_VERSION = "5.1.1"
+# folder_digest of pocketsphinx/model/en-us/en-us (the acoustic model) and the dictionary.
+ACOUSTIC_MODEL_DIGEST = "ed38e711379ea7b431e0a03c1a97629c633068c64524d4fcc9bdadcf4b08d5f3"
+DICTIONARY_SHA256 = "20b5c293e1f311fb375fe067e500ec5636f4fc7af5594967263696def9b23bfe"
+DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def decode_audio(media: bytes, rate: int = AUDIO_RATE) -> np.ndarray | None:
+    """The first audio stream as float32 mono samples in [-1, 1] at `rate`; None when the
+    container has no audio stream. Raises PyAV's errors for media it cannot read."""
+    with av.open(io.BytesIO(media), mode="r") as container:
+        if not container.streams.audio:
+            return None
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+        chunks: list[np.ndarray] = []
+        for frame in container.decode(container.streams.audio[0]):
+            chunks.extend(m.to_ndarray().reshape(-1) for m in resampler.resample(frame))
+        chunks.extend(m.to_ndarray().reshape(-1) for m in resampler.resample(None))
+    if not chunks:
+        return np.zeros(0, dtype=np.float32)
+    return np.ascontiguousarray(np.concatenate(chunks), dtype=np.float32)
+
+
+class SileroSpeechDetector:
+    """Speech segments (sample offsets at 16 kHz) by Silero VAD 6.2.3: its ONNX model from
+    the wheel through onnxruntime, and the package's own `get_speech_timestamps` (the
+    thresholds and minimum durations its authors tuned). Thread-safe (one lock)."""
+
+    def __init__(self, threshold: float = 0.5, min_speech_ms: int = 150,
+                 min_silence_ms: int = 100) -> None:
+        path = pinned_file("silero-vad", SILERO_VERSION, "silero_vad",
+                           "data/silero_vad.onnx", SILERO_SHA256)
+        # Importing silero_vad sets torch's thread count to 1 for the whole process;
+        # put back whatever the process had chosen.
+        threads = torch.get_num_threads()
+        from silero_vad.utils_vad import OnnxWrapper, get_speech_timestamps
+
+        torch.set_num_threads(threads)
+        self._model: Any = OnnxWrapper(str(path), force_onnx_cpu=True)
+        self._timestamps = get_speech_timestamps
+        self.model_id = f"silero-vad-{SILERO_VERSION}@sha256:{SILERO_SHA256[:12]}"
+        self.threshold = threshold
+        self.min_speech_ms = min_speech_ms
+        self.min_silence_ms = min_silence_ms
+        self._lock = threading.Lock()
+
+    def segments(self, audio: np.ndarray) -> list[tuple[int, int]]:
+        """(start, end) sample offsets of each stretch of speech, in order."""
+        if audio.size < 512:
+            return []
+        with self._lock:
+            found = self._timestamps(
+                torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)),
+                self._model, sampling_rate=AUDIO_RATE, threshold=self.threshold,
+                min_speech_duration_ms=self.min_speech_ms,
+                min_silence_duration_ms=self.min_silence_ms)
+        return [(int(s["start"]), int(s["end"])) for s in found]
+
+
+@dataclass(frozen=True)
+class DigitsSettings:
+    """`min_speech_seconds`: less speech than this is `no_speech`; `pad_seconds`: audio
+    kept either side of the speech the detector found. `silence_probability` and
+    `phone_insertion_penalty` were tuned on espeak-ng voices in MP4 (AAC) round trips:
+    with PocketSphinx's defaults (silprob 0.005) the grammar search explained "six",
+    "seven" and "eight" as silence and heard nothing; with silence made very unlikely
+    (1e-20) any padding around the speech was read as digits. 1e-4 with 0.15 s of
+    padding read 22 of 24 three-digit clips of four voices, and 21-22 for 0.05-0.3 s."""
+
+    min_speech_seconds: float = 0.5
+    pad_seconds: float = 0.15
+    silence_probability: float = 1e-4
+    phone_insertion_penalty: float = 0.5
+
+
+class PocketsphinxDigitsChecker:
+    """`SpokenDigitsChecker`: after the detector finds speech, PocketSphinx decodes it
+    with a grammar of exactly as many digit words as the challenge has ("oh" counts as
+    zero); the digits must be heard in the challenged order. A decoder is not
+    thread-safe, so each is used under a lock."""
+
+    configured = True
+
+    def __init__(self, detector: SileroSpeechDetector | None = None,
+                 settings: DigitsSettings | None = None) -> None:
+        from pocketsphinx import Decoder
+
+        self._folder = pinned_folder("pocketsphinx", POCKETSPHINX_VERSION, "pocketsphinx",
+                                     "model/en-us/en-us", ACOUSTIC_MODEL_DIGEST)
+        self._dictionary = pinned_file("pocketsphinx", POCKETSPHINX_VERSION, "pocketsphinx",
+                                       "model/en-us/cmudict-en-us.dict", DICTIONARY_SHA256)
+        self._decoder_type = Decoder
+        self.detector = detector or SileroSpeechDetector()
+        self.settings = settings or DigitsSettings()
+        self.model_id = (f"pocketsphinx-{POCKETSPHINX_VERSION}/en-us@"
+                         f"{ACOUSTIC_MODEL_DIGEST[:12]}+{self.detector.model_id}")
+        self._decoders: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def check(self, media: bytes, digits: str) -> SpokenDigitsResult:
+        audio = decode_audio(media)
+        if audio is None:
+            return SpokenDigitsResult(SpokenDigitsStatus.NO_SPEECH, "the video has no audio")
+        segments = self.detector.segments(audio)
+        speech = sum(end - start for start, end in segments) / AUDIO_RATE
+        if speech < self.settings.min_speech_seconds:
+            return SpokenDigitsResult(SpokenDigitsStatus.NO_SPEECH,
+                                      f"{speech:.2f} s of speech found", "", speech)
+        pad = int(self.settings.pad_seconds * AUDIO_RATE)
+        region = audio[max(0, segments[0][0] - pad):segments[-1][1] + pad]
+        heard = self.transcribe(region, len(digits))
+        status = SpokenDigitsStatus.HEARD if heard == digits else SpokenDigitsStatus.NOT_HEARD
+        spoken = " ".join(heard) or "nothing"
+        return SpokenDigitsResult(status, f"heard {spoken}", heard, speech)
+
+    def transcribe(self, audio: np.ndarray, count: int) -> str:
+        """The `count` digits the grammar search finds in `audio` (16 kHz float), or fewer
+        when it cannot end on a full sequence."""
+        pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+        with self._lock:
+            decoder = self._decoder(count)
+            decoder.start_utt()
+            decoder.process_raw(pcm, full_utt=True)
+            decoder.end_utt()
+            hypothesis = decoder.hyp()
+        words = hypothesis.hypstr.split() if hypothesis is not None else []
+        return "".join(str(DIGIT_WORDS.index("zero" if w == "oh" else w)) for w in words
+                       if w == "oh" or w in DIGIT_WORDS)
+
+    def _decoder(self, count: int) -> Any:
+        decoder = self._decoders.get(count)
+        if decoder is None:
+            alternatives = " | ".join((*DIGIT_WORDS, "oh"))
+            grammar = (f"#JSGF V1.0;\ngrammar digits;\npublic <digits> = "
+                       f"{' '.join(['<digit>'] * count)};\n<digit> = {alternatives};\n")
+            decoder = self._decoder_type(
+                hmm=str(self._folder), dict=str(self._dictionary), samprate=AUDIO_RATE,
+                silprob=self.settings.silence_probability,
+                pip=self.settings.phone_insertion_penalty, dither=True, loglevel="FATAL",
+                logfn=os.devnull)
+            decoder.add_jsgf_string("digits", grammar)
+            decoder.activate_search("digits")
+            self._decoders[count] = decoder
+        return decoder
