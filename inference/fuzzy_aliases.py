@@ -71,8 +71,10 @@ class _Correction:
 
 class _Vocabulary:
     """Keys of alias words (and of whole multi-word aliases), bucketed by length and by
-    first or last letter, and by Metaphone code, so that a lookup compares a query with a
-    few thousand keys even when 100,000 works are registered."""
+    their first two or last two letters, and by Metaphone code, so that a lookup compares
+    a query with a few hundred keys even when 100,000 works are registered. The price:
+    a word misspelt within its first two and its last two letters at once is found only
+    if it still sounds the same."""
 
     def __init__(self) -> None:
         self.count: dict[str, int] = {}
@@ -101,7 +103,11 @@ class _Vocabulary:
 
     @staticmethod
     def _edges(key: str) -> tuple[tuple[int, str], ...]:
-        return (len(key), "^" + key[0]), (len(key), "$" + key[-1])
+        return (len(key), "^" + key[:2]), (len(key), "$" + key[-2:])
+
+    def materialise(self) -> None:
+        """Build every bucket's list now (after a bulk load) rather than on a first query."""
+        self._lists = {bucket: list(keys) for bucket, keys in self._by_edge.items()}
 
     def _bucket(self, bucket: tuple[int, str]) -> list[str]:
         cached = self._lists.get(bucket)
@@ -114,7 +120,7 @@ class _Vocabulary:
         else of a key that sounds the same within `limit + extra`; None when neither."""
         best: tuple[str, int, bool] | None = None
         for length in range(len(key) - limit, len(key) + limit + 1):
-            for edge in ("^" + key[0], "$" + key[-1]):
+            for edge in ("^" + key[:2], "$" + key[-2:]):
                 found = process.extractOne(key, self._bucket((length, edge)),
                                            scorer=OSA.distance, score_cutoff=limit)
                 if found is not None and (best is None or found[1] < best[1]):
@@ -146,6 +152,7 @@ class FuzzyAliasMatcher:
         self._vocabulary = _Vocabulary()
         self._keys: dict[UUID, tuple[str, ...]] = {}
         self._lock = threading.Lock()
+        self.known.zipf("warm")  # wordfreq loads its word list on the first lookup
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -177,6 +184,7 @@ class FuzzyAliasMatcher:
             for key in keys[work_id]:
                 vocabulary.add(key)
             loaded.append((work_id, aliases))
+        vocabulary.materialise()
         index = AhoCorasickAliasIndex()
         index.bulk_load(loaded)
         with self._lock:
