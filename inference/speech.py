@@ -17,7 +17,8 @@ import torch
 from domain.faces import SpokenDigitsResult, SpokenDigitsStatus
 from inference.pinned import pinned_file, pinned_folder
 
-__all__ = ["AUDIO_RATE", "PocketsphinxDigitsChecker", "SileroSpeechDetector", "decode_audio"]
+__all__ = ["AUDIO_RATE", "PocketsphinxDigitsChecker", "SileroSpeechDetector", "decode_audio",
+           "speech_seconds"]
 
 AUDIO_RATE = 16_000
 SILERO_VERSION = "6.2.3"
@@ -166,3 +167,34 @@ class PocketsphinxDigitsChecker:
             decoder.activate_search("digits")
             self._decoders[count] = decoder
         return decoder
+
+
+def speech_seconds(media: bytes, speech_dbfs: float = -35.0,
+                   min_spread_db: float = 10.0) -> float | None:
+    """Seconds of 30 ms windows louder than `speech_dbfs` in the first audio stream (None
+    when there is none), or 0 when the level hardly varies: speech rises and falls by
+    tens of dB between syllables, while a hum, a tone or steady noise does not."""
+    with av.open(io.BytesIO(media), mode="r") as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=16_000)
+        chunks = []
+        for frame in container.decode(stream):
+            for mono in resampler.resample(frame):
+                chunks.append(mono.to_ndarray().reshape(-1))
+        for mono in resampler.resample(None):
+            chunks.append(mono.to_ndarray().reshape(-1))
+    if not chunks:
+        return 0.0
+    signal = np.concatenate(chunks).astype(np.float64)
+    window = 480  # 30 ms at 16 kHz
+    usable = signal[: len(signal) // window * window].reshape(-1, window)
+    if usable.shape[0] == 0:
+        return 0.0
+    rms = np.sqrt(np.mean(usable * usable, axis=1))
+    level = 20.0 * np.log10(np.maximum(rms, 1e-9))
+    spread = float(np.percentile(level, 90) - np.percentile(level, 10))
+    if spread < min_spread_db:
+        return 0.0
+    return float(np.count_nonzero(level > speech_dbfs)) * window / 16_000
