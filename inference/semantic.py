@@ -16,6 +16,7 @@ from domain.faces import FaceTemplate, Metric
 from domain.prompts import AliasHit
 from inference.face_index import TieredFaceIndex
 from inference.fuzzy_aliases import FuzzyAliasMatcher
+from inference.vector_cache import SqliteVectorCache
 
 __all__ = ["DescriptionThresholds", "EmbeddingWorkMatcher", "TextEmbedder"]
 
@@ -57,7 +58,7 @@ class EmbeddingWorkMatcher:
     def __init__(self, embedder: TextEmbedder, *,
                  thresholds: DescriptionThresholds | None = None,
                  fuzzy: FuzzyAliasMatcher | None = None, exact_limit: int = 20_000,
-                 candidates: int = 3) -> None:
+                 candidates: int = 3, cache: SqliteVectorCache | None = None) -> None:
         self.embedder = embedder
         self.model_id = embedder.model_id
         self.thresholds = thresholds or DescriptionThresholds()
@@ -65,13 +66,14 @@ class EmbeddingWorkMatcher:
         self._index = TieredFaceIndex(self.model_id, Metric.COSINE, exact_limit=exact_limit)
         self._titles: dict[str, str] = {}
         self._candidates = candidates
+        self._cache = cache
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._titles)
 
     def add(self, work_id: UUID, aliases: tuple[str, ...], description: str) -> None:
-        vector = self.embedder.encode([description])[0] if description.strip() else None
+        vector = self._vectors([description])[0] if description.strip() else None
         subject = str(work_id)
         with self._lock:
             self._titles[subject] = aliases[0] if aliases else ""
@@ -94,7 +96,7 @@ class EmbeddingWorkMatcher:
         items = list(works)
         described = [i for i, (_, _, text) in enumerate(items) if text.strip()]
         if vectors is None:
-            vectors = self.embedder.encode([items[i][2] for i in described])
+            vectors = self._vectors([items[i][2] for i in described])
         else:
             vectors = vectors[described]
         with self._lock:
@@ -118,6 +120,23 @@ class EmbeddingWorkMatcher:
                 method="semantic", score=round(score, 3), model_id=self.model_id,
                 decision="match" if score >= self.thresholds.match else "review"))
         return hits
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of descriptions, from the cache where it has them."""
+        if self._cache is None:
+            return self.embedder.encode(texts)
+        known = self._cache.get_many(self.model_id, texts)
+        missing = [i for i, v in enumerate(known) if v is None]
+        fresh = self.embedder.encode([texts[i] for i in missing])
+        if missing:
+            self._cache.put_many(self.model_id, [texts[i] for i in missing], fresh)
+        out = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
+        for i, vector in enumerate(known):
+            if vector is not None:
+                out[i] = vector
+        for row, i in enumerate(missing):
+            out[i] = fresh[row]
+        return out
 
     def _template(self, vector: np.ndarray) -> FaceTemplate:
         return FaceTemplate(self.model_id, Metric.COSINE, tuple(vector.tolist()))

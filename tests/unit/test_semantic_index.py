@@ -43,3 +43,27 @@ def test_thousands_of_works_past_the_exact_tier_are_found_added_and_removed():
     assert matcher.find("description 1234") == []
     matcher.remove(late)
     assert matcher.find("description late") == [] and len(matcher) == 2000
+
+
+class CountingEmbedder(HashEmbedder):
+    def __init__(self) -> None:
+        self.encoded = 0
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        self.encoded += len(texts)
+        return super().encode(texts, batch_size)
+
+
+def test_a_restart_embeds_only_descriptions_it_has_not_seen(tmp_path):
+    from inference.vector_cache import SqliteVectorCache
+
+    works = [(uuid4(), (f"Work {i}",), f"description {i}") for i in range(50)]
+    first = CountingEmbedder()
+    EmbeddingWorkMatcher(first, cache=SqliteVectorCache(tmp_path / "v.sqlite3")).bulk_load(
+        works)
+    again = CountingEmbedder()
+    matcher = EmbeddingWorkMatcher(again, cache=SqliteVectorCache(tmp_path / "v.sqlite3"))
+    matcher.bulk_load([*works, (uuid4(), ("New",), "a new description")])
+    assert (first.encoded, again.encoded) == (50, 1)
+    [hit] = matcher.find("description 7")
+    assert hit.work_id == works[7][0] and hit.score > 0.99
