@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from domain.faces import FaceIndex, FaceTemplate, MatchDecision, Metric
 
@@ -116,17 +116,30 @@ class VoiceFinding:
 
 @dataclass(frozen=True)
 class VoiceScanReport:
-    """What VOICE-NOT-OTHERS decides on: `outcome` is "pass", "review" or "fail"."""
+    """What VOICE-NOT-OTHERS decides on: `outcome` is "pass", "review" or "fail"; not
+    configured (no speaker model) is always "review": nobody listened."""
 
     model_id: str
     findings: tuple[VoiceFinding, ...]
+    configured: bool = True
+    reason: str = ""
 
     @property
     def outcome(self) -> str:
+        if not self.configured:
+            return "review"
         verdicts = {f.verdict for f in self.findings}
         if VoiceVerdict.OTHER_IDENTITY in verdicts:
             return "fail"
         return "review" if VoiceVerdict.REVIEW in verdicts else "pass"
+
+    def as_findings(self) -> dict[str, Any]:
+        """Plain data for `Generation.Scanned` (the shape the other scans record)."""
+        return {"configured": self.configured, "model_id": self.model_id,
+                "outcome": self.outcome, "reason": self.reason,
+                "segments": [{"start": f.start_seconds, "end": f.end_seconds,
+                              "subject_id": f.subject_id, "distance": f.distance,
+                              "verdict": str(f.verdict)} for f in self.findings]}
 
 
 def judge_voices(segments: list[SpeechSegment], index: FaceIndex,
@@ -156,3 +169,13 @@ def judge_voices(segments: list[SpeechSegment], index: FaceIndex,
         findings.append(VoiceFinding(segment.start_seconds, segment.end_seconds,
                                      best.subject_id, round(best.distance, 4), verdict))
     return VoiceScanReport(thresholds.model_id, tuple(findings))
+
+
+def scan_voices(embedder: SpeakerEmbedder, media: bytes, index: FaceIndex,
+                consenting: frozenset[str]) -> VoiceScanReport:
+    """VOICE-NOT-OTHERS for one rendered video: its speech against the enrolled voices.
+    An embedder that is not configured yields a not-configured report (review)."""
+    if not embedder.configured:
+        return VoiceScanReport(embedder.model_id, (), configured=False,
+                               reason="no speaker model is configured")
+    return judge_voices(embedder.segments(media), index, embedder.thresholds, consenting)

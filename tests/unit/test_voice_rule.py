@@ -78,3 +78,21 @@ def test_an_unconfigured_speaker_model_says_so_instead_of_answering():
         embedder.enrol(b"video")
     with pytest.raises(SpeakerModelNotConfiguredError):
         embedder.segments(b"video")
+
+
+def test_without_a_speaker_model_the_scan_says_review_and_why(index: TieredFaceIndex):
+    from domain.voice import scan_voices
+
+    report = scan_voices(NotConfiguredSpeakerEmbedder("no weights"), b"video", index,
+                         frozenset())
+    assert report.outcome == "review" and not report.configured
+    assert report.as_findings()["configured"] is False
+
+
+def test_findings_record_each_segment_with_its_verdict(index: TieredFaceIndex):
+    report = judge_voices([SpeechSegment(0.5, 2.5, at(5))], index, THRESHOLDS, frozenset())
+    findings = report.as_findings()
+    assert findings["outcome"] == "fail" and findings["model_id"] == MODEL
+    assert findings["segments"] == [{"start": 0.5, "end": 2.5, "subject_id": "ada",
+                                     "distance": round(1 - math.cos(math.radians(5)), 4),
+                                     "verdict": "other_identity"}]
