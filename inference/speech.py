@@ -89,8 +89,8 @@ class DigitsSettings:
     `phone_insertion_penalty` were tuned on espeak-ng voices in MP4 (AAC) round trips:
     with PocketSphinx's defaults (silprob 0.005) the grammar search explained "six",
     "seven" and "eight" as silence and heard nothing; with silence made very unlikely
-    (1e-20) any padding around the speech was read as digits. 1e-4 with 0.15 s of
-    padding read 22 of 24 three-digit clips of four voices, and 21-22 for 0.05-0.3 s."""
+    (1e-20) any padding around the speech was read as digits; 1e-4 with 0.15 s of
+    padding was the steadiest while tuning. `benchmarks/verification.py` measures it."""
 
     min_speech_seconds: float = 0.5
     pad_seconds: float = 0.15
