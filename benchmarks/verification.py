@@ -51,11 +51,12 @@ def main() -> None:
 
     stages: dict[str, list[float]] = defaultdict(list)
     totals, bare_totals = [], []
-    right = wrong = 0
+    right = wrong = near = 0
     per_voice: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for i in range(args.videos):
         challenge = "".join(str(rng.randrange(10)) for _ in range(3))
         other = "".join(str((int(d) + rng.randrange(1, 10)) % 10) for d in challenge)
+        one_off = challenge[:2] + str((int(challenge[2]) + rng.randrange(1, 10)) % 10)
         voice = VOICES[i % len(VOICES)]
         directions = DIRECTIONS[i % len(DIRECTIONS)]
         media = verification_video(photo, analyzer, directions, digits=challenge,
@@ -93,6 +94,7 @@ def main() -> None:
             "no_speech" in mismatch.reasons
         right += heard
         wrong += rejected
+        near += digits.check(media, one_off).status != "heard"
         per_voice[voice][0] += heard
         per_voice[voice][1] += 1
         started = time.perf_counter()
@@ -114,11 +116,13 @@ def main() -> None:
     print(table(["digits", "count", "rate"], [
         ("right digits heard", f"{right}/{n}", right / n),
         ("wrong digits refused", f"{wrong}/{n}", wrong / n),
+        ("one digit off refused (last digit changed)", f"{near}/{n}", near / n),
         *((f"right digits heard, voice {v}", f"{h}/{c}", h / c)
           for v, (h, c) in per_voice.items()),
     ]))
     print(f"RESULT digits_accuracy={accuracy:.3f} seconds_per_verification={seconds:.2f} "
           f"right_digits_heard={right / n:.3f} wrong_digits_refused={wrong / n:.3f} "
+          f"one_digit_off_refused={near / n:.3f} "
           f"seconds_without_speech={mean(bare_totals):.2f} videos={n}")
 
 
