@@ -138,6 +138,8 @@ async def test_the_same_face_on_a_second_account_is_held_until_a_reviewer_clears
     ada, ada_token = await api.member("ada", verified=False)
     await upload_challenge_video(api, ada_token, seed=1)
     await run_verification_job_directly(api, ada)
+    first = await api.call("GET", "/identity", ada_token)
+    assert first["verified"], first
     bob, bob_token = await api.member("bob", verified=False)
     await upload_challenge_video(api, bob_token, seed=2)
     await run_verification_job_directly(api, bob)
