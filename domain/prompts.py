@@ -20,11 +20,12 @@ class AliasHit:
     alias: str
     start: int
     end: int
-    method: str = "alias"  # "alias" | "semantic"
+    method: str = "alias"  # "alias" | "fuzzy" (a misspelt alias) | "semantic"
     score: float = 1.0
     # "match": the prompt refers to the work; "review": it may (near the matcher's
     # threshold), so a person decides instead of the gate denying.
     decision: str = "match"
+    model_id: str = ""  # what judged a fuzzy or semantic hit, for the trace
 
 
 @dataclass(frozen=True)

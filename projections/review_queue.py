@@ -281,7 +281,7 @@ class InMemoryReviewQueueView(InMemoryView):
         for index, entry in ((self.waiting[row.queue], (row.priority, row.seq, row.id)),
                              (self.ages[row.queue], (row.queued_at or row.created_at,
                                                      row.seq))):
-            at = bisect_left(index, entry)  # type: ignore[arg-type]
+            at = bisect_left(index, entry)
             if at < len(index) and index[at] == entry:
                 del index[at]
 
