@@ -9,6 +9,7 @@ from adapters.blob_store import build_blob_store
 from adapters.faces import build_faces
 from adapters.key_store import PostgresKeyStore, SqliteKeyStore
 from adapters.media_intake import MediaIntake
+from adapters.prompt_models import build_prompt_models
 from adapters.reference_index import build_media_scan
 from adapters.secret_replay import WindowedSecretSealer
 from adapters.settings import Settings
@@ -81,21 +82,12 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
         from inference.aliases import AhoCorasickAliasIndex
 
         alias_index = AhoCorasickAliasIndex()
-    if semantic_matcher is None:
-        from inference.aliases import NotConfiguredSemanticMatcher
-
-        semantic_matcher = NotConfiguredSemanticMatcher()
-    if classifier is None:
-        from inference.prompt_categories import KeywordPromptClassifier
-
-        classifier = KeywordPromptClassifier()
-    if instruction_checker is None:
-        from inference.instructions import NotConfiguredInstructionChecker
-
-        instruction_checker = NotConfiguredInstructionChecker()
+    models = build_prompt_models(settings)
     app = Consentry(settings.event_store_env(), alias_index=alias_index,
-                    semantic_matcher=semantic_matcher, classifier=classifier,
-                    instruction_checker=instruction_checker, clock=clock,
+                    semantic_matcher=semantic_matcher or models.matcher,
+                    classifier=classifier or models.classifier,
+                    instruction_checker=instruction_checker or models.instructions,
+                    alias_policy=models.alias_policy, clock=clock,
                     invite_caps=settings.invite_caps)
     app.work_names.catch_up()  # at start, not on the first request
     if blobs is None:

@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlparse
 
 STORES = ("memory", "sqlite", "postgres")
 QUEUES = ("inprocess", "arq")
+PROMPT_MODELS = ("embedded", "keywords")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
@@ -47,6 +48,11 @@ class Settings:
     # Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto to believe
     # (the client address rate limits key on); empty: none, the peer is the client.
     trusted_proxies: tuple[str, ...] = ()
+    # How prompts are read beside the alias index: `embedded` (MiniLM from its pinned
+    # wheel: the semantic work matcher, the cameo-instruction checker and the category
+    # classifier) or `keywords` (the keyword categories; the matcher and the checker are
+    # not configured, which the gate records and answers with review where it must).
+    prompt_models: str = "embedded"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +81,7 @@ class Settings:
             invite_caps=_tier_numbers(env.get("CONSENTRY_INVITE_CAPS", "")),
             trusted_proxies=tuple(p.strip() for p in env.get(
                 "CONSENTRY_TRUSTED_PROXIES", "").split(",") if p.strip()),
+            prompt_models=env.get("CONSENTRY_PROMPT_MODELS", "embedded"),
         )
         settings.check()
         return settings
@@ -84,6 +91,8 @@ class Settings:
             raise ValueError(f"CONSENTRY_STORE must be one of {', '.join(STORES)}")
         if self.store == "postgres" and not self.pg_dsn:
             raise ValueError("CONSENTRY_STORE=postgres needs CONSENTRY_PG_DSN")
+        if self.prompt_models not in PROMPT_MODELS:
+            raise ValueError(f"CONSENTRY_PROMPT_MODELS must be one of {', '.join(PROMPT_MODELS)}")
         if self.queue not in QUEUES:
             raise ValueError(f"CONSENTRY_QUEUE must be one of {', '.join(QUEUES)}")
         if self.queue == "arq" and not self.redis_url:

@@ -103,3 +103,10 @@ class MediaLimitsExceededError(ValidationError):
     is beyond the limits of the endpoint it was sent to."""
 
     code = "media-limits-exceeded"
+
+
+class AliasTooGenericError(ValidationError):
+    """A work's name or alias is an everyday word or too short: indexed, it would block
+    ordinary prompts."""
+
+    code = "alias-too-generic"

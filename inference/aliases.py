@@ -515,6 +515,9 @@ class NotConfiguredSemanticMatcher:
     def add(self, work_id: UUID, aliases: tuple[str, ...], description: str) -> None:
         """Nothing to index without a model."""
 
+    def bulk_load(self, works: Iterable[tuple[UUID, tuple[str, ...], str]]) -> None:
+        """Nothing to index without a model."""
+
     def remove(self, work_id: UUID) -> None:
         """Nothing was indexed."""
 

@@ -25,9 +25,11 @@ class PromptModels:
     reason: str = ""  # why the model is not configured, when it is not
 
 
-def embedded_prompt_models(load: Callable[[], Any] | None = None) -> PromptModels:
+def embedded_prompt_models(load: Callable[[], Any] | None = None,
+                           cache: Any | None = None) -> PromptModels:
     """Loads MiniLM now (a few seconds: the weights' SHA-256, then the model); `load`
-    builds another embedder instead (tests)."""
+    builds (or hands back an already loaded) embedder instead; `cache`: a
+    `SqliteVectorCache` for the description vectors, so a restart embeds only new ones."""
     from inference.alias_hygiene import WordfreqAliasPolicy
     from inference.prompt_categories import KeywordPromptClassifier
 
@@ -45,5 +47,6 @@ def embedded_prompt_models(load: Callable[[], Any] | None = None) -> PromptModel
         log.error("the text model is not available, prompts are read by keywords: %s", exc)
         return PromptModels(NotConfiguredSemanticMatcher(), NotConfiguredInstructionChecker(),
                             KeywordPromptClassifier(), WordfreqAliasPolicy(), str(exc))
-    return PromptModels(EmbeddingWorkMatcher(embedder), EmbeddingInstructionChecker(embedder),
+    return PromptModels(EmbeddingWorkMatcher(embedder, cache=cache),
+                        EmbeddingInstructionChecker(embedder),
                         EmbeddingPromptClassifier(embedder), WordfreqAliasPolicy())
