@@ -4,12 +4,14 @@ application here, passing fakes in where a test wants them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from adapters.blob_store import build_blob_store
 from adapters.faces import build_faces
 from adapters.key_store import PostgresKeyStore, SqliteKeyStore
 from adapters.media_intake import MediaIntake
 from adapters.prompt_models import build_prompt_models
+from adapters.proof_of_work import KEY_NAME, ProofOfWork
 from adapters.reference_index import build_media_scan
 from adapters.secret_replay import WindowedSecretSealer
 from adapters.settings import Settings
@@ -57,6 +59,8 @@ class Container:
     # Uploaded media is decoded first in sandboxed processes (adapters/media_intake.py),
     # started on first use; closed with the container unless it was given.
     media_intake: MediaIntake = field(default_factory=MediaIntake, kw_only=True)
+    # The cost of a public takedown request (adapters/proof_of_work.py).
+    proof_of_work: ProofOfWork = field(kw_only=True)
     owns_intake: bool = field(default=True, kw_only=True)
 
     def close(self) -> None:
@@ -100,6 +104,8 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
         watermarker, signer = watermarker or built[0], signer or built[1]
     faces = build_faces(settings, app, blobs, face_analyzer)
     app.secrets = WindowedSecretSealer(faces.key_store, clock)
+    app.takedown_deadline = timedelta(hours=settings.takedown_deadline_hours)
+    app.takedown_escalate_before = timedelta(hours=settings.takedown_escalate_hours)
     return Container(settings, app, blobs, reference_hasher=media.hasher,
                      reference_embedder=media.embedder, work_scanner=media.works,
                      safety=safety or media.safety, watermarker=watermarker, signer=signer,
@@ -108,4 +114,6 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
                      cameo_faces=faces.cameo_faces,
                      verification_handler=faces.verification,
                      media_intake=media_intake or MediaIntake(),
+                     proof_of_work=ProofOfWork(faces.key_store.create(KEY_NAME),
+                                               settings.takedown_pow_cost),
                      owns_intake=media_intake is None)

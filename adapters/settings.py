@@ -53,6 +53,12 @@ class Settings:
     # classifier) or `keywords` (the keyword categories; the matcher and the checker are
     # not configured, which the gate records and answers with review where it must).
     prompt_models: str = "embedded"
+    # Public takedown requests (docs/takedowns.md): hours from filing to the deadline (the
+    # law's 48 at most), hours before it that the case escalates, and the proof of work's
+    # PBKDF2 rounds per try (about 256 tries).
+    takedown_deadline_hours: float = 48.0
+    takedown_escalate_hours: float = 12.0
+    takedown_pow_cost: int = 5000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +88,9 @@ class Settings:
             trusted_proxies=tuple(p.strip() for p in env.get(
                 "CONSENTRY_TRUSTED_PROXIES", "").split(",") if p.strip()),
             prompt_models=env.get("CONSENTRY_PROMPT_MODELS", "embedded"),
+            takedown_deadline_hours=float(env.get("CONSENTRY_TAKEDOWN_DEADLINE_HOURS", "48")),
+            takedown_escalate_hours=float(env.get("CONSENTRY_TAKEDOWN_ESCALATE_HOURS", "12")),
+            takedown_pow_cost=int(env.get("CONSENTRY_TAKEDOWN_POW_COST", "5000")),
         )
         settings.check()
         return settings
@@ -97,6 +106,13 @@ class Settings:
             raise ValueError(f"CONSENTRY_QUEUE must be one of {', '.join(QUEUES)}")
         if self.queue == "arq" and not self.redis_url:
             raise ValueError("CONSENTRY_QUEUE=arq needs CONSENTRY_REDIS_URL")
+        if not 0 < self.takedown_deadline_hours <= 48:
+            raise ValueError("CONSENTRY_TAKEDOWN_DEADLINE_HOURS must be above 0 and at most "
+                             "48 (the TAKE IT DOWN Act's deadline)")
+        if not 0 <= self.takedown_escalate_hours < self.takedown_deadline_hours:
+            raise ValueError("CONSENTRY_TAKEDOWN_ESCALATE_HOURS must be below the deadline")
+        if self.takedown_pow_cost < 1:
+            raise ValueError("CONSENTRY_TAKEDOWN_POW_COST must be at least 1")
         if self.watermark_key and len(self.watermark_key.encode()) < 16:
             raise ValueError("CONSENTRY_WATERMARK_KEY must be at least 16 bytes")
         if bool(self.c2pa_chain) != bool(self.c2pa_key):

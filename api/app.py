@@ -30,6 +30,11 @@ from api.controllers.reports import ReportController
 from api.controllers.review import MyCasesController, ReviewController, ReviewDeskController
 from api.controllers.review_config import ReviewConfigController
 from api.controllers.rights import GrantController, RightsHolderController, WorkController
+from api.controllers.takedowns import (
+    TakedownAdminController,
+    TakedownController,
+    TakedownReviewController,
+)
 from api.deps import container as container_of
 from api.errors import EXCEPTION_HANDLERS
 from api.openapi import document_errors
@@ -44,6 +49,7 @@ CONTROLLERS: list[Any] = [
     ReviewController, ReviewDeskController, ReviewConfigController, MyCasesController,
     ReportController, AdminController,
     FeedController, LikeController, ProvenanceController,
+    TakedownController, TakedownReviewController, TakedownAdminController,
 ]
 
 

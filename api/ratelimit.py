@@ -18,7 +18,9 @@ from domain.errors import DomainError
 
 DEFAULTS = {"generation": "30/minute", "verification": "5/hour",
             # the public lookup, per client address: requests, and seconds of video decoded
-            "provenance": "20/minute", "provenance-seconds": "600/10 minutes"}
+            "provenance": "20/minute", "provenance-seconds": "600/10 minutes",
+            # public takedown requests, per client address (each also costs a proof of work)
+            "takedown": "10/hour", "takedown-challenge": "60/hour"}
 
 
 class RateLimitedError(DomainError):

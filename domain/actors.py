@@ -13,6 +13,7 @@ class Role(StrEnum):
     ADMIN = "admin"
     WORKER = "worker"
     SYSTEM = "system"  # the process itself: expiry sweeps, revocation takedowns
+    PUBLIC = "public"  # anyone without an account: a takedown request's filer
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from domain.staff import GRADES
 REVIEW_CONFIG_ID = uuid5(UUID("7b1d3c1e-5d0a-4f51-9a57-6f1f0e1c2a10"), "review-config")
 ACTIONS: tuple[str, ...] = ("approve", "remove", "restrict")
 DEFAULT_LABEL = "default"  # the wellness default of a case with no content label
-LABELS = (DEFAULT_LABEL, "likeness", "copyright", "safety", "report", "identity")
+LABELS = (DEFAULT_LABEL, "likeness", "copyright", "safety", "report", "identity",
+          "takedown")
 
 
 class PolicyNotAllowedError(DomainError):
@@ -129,8 +130,11 @@ DEFAULT_QUEUES = (  # a senior queue before the queues that escalate to it
     Queue("copyright", "Protected works", _SKILLED, "senior"),
     Queue("safety", "Safety", _SKILLED, "senior"),
     Queue("reports", "Member reports", {"triage": _TRIAGE, **_SKILLED}, "senior"),
+    # Takedown requests from anyone, under a legal deadline (docs/takedowns.md)
+    Queue("takedowns", "Takedown requests", _SKILLED, "senior"),
 )
-DEFAULT_RULES = (
+DEFAULT_RULES = (  # first match wins: a takedown request goes to its queue whatever it is about
+    Rule("takedowns", "takedowns", labels=("takedown",)),
     Rule("likeness", "likeness", labels=("likeness",)),
     Rule("copyright", "copyright", labels=("copyright",)),
     Rule("safety", "safety", labels=("safety",)),

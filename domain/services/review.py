@@ -179,6 +179,10 @@ class ReviewCommands(GenerationCommands):
     def decide_case(self, actor: Actor, case_id: UUID, decision: str, policy_code: str,
                     key: str | None = None) -> str:
         def act(case: ReviewCase) -> list[Any]:
+            if case.evidence.get("takedown_request"):
+                raise ValidationError("a takedown request's case is decided with POST "
+                                      "/review/takedown-requests/{id}/decision",
+                                      reference=case.evidence["takedown_request"])
             config, policy = self._decision_policy(actor, case, decision, policy_code)
             case.decide(actor, decision, policy_code, self.clock())
             if case.is_calibration:

@@ -12,7 +12,8 @@ import pytest
 from api.app import create_app
 
 pytestmark = pytest.mark.unit
-PUBLIC = {"health", "registerMember", "lookupProvenance"}
+PUBLIC = {"health", "registerMember", "lookupProvenance", "takedownChallenge",
+          "fileTakedownRequest", "getTakedownRequest"}
 
 
 @pytest.fixture(scope="module")

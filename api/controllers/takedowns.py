@@ -1,0 +1,145 @@
+"""Takedown requests from anyone (docs/takedowns.md): a proof-of-work challenge, the request
+(no account; rate limited per client address), its status page by reference and token; the
+reviewer's decision; the admins' deadline sweep and removal times."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, get, post
+from litestar.concurrency import sync_to_thread
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from api.deps import (
+    ActorDep,
+    AuthenticatedController,
+    IdempotencyKey,
+    Req,
+    client_address,
+    command,
+    container,
+    parse_uuid,
+    require,
+)
+from api.schemas.takedowns import (
+    ChallengeOut,
+    EscalatedOut,
+    TakedownDecidedOut,
+    TakedownDecisionIn,
+    TakedownFiledOut,
+    TakedownIn,
+    TakedownStatsOut,
+    TakedownStatusOut,
+)
+from domain.actors import Actor, Role
+from domain.errors import ValidationError
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                   r"[0-9a-fA-F]{12}")
+Token = Annotated[str, QueryParameter(name="token", min_length=8, max_length=100,
+                                      description="The token returned when filing.")]
+
+
+def public_actor(address: str) -> Actor:
+    """A filer without an account: their address, hashed (the log keeps no addresses)."""
+    return Actor("public:" + hashlib.sha256(address.encode()).hexdigest()[:16], Role.PUBLIC)
+
+
+def content_of(data: TakedownIn) -> tuple[UUID, str]:
+    if data.generation_id:
+        return parse_uuid(data.generation_id, "generation_id"), \
+            "upload" if data.found_by_upload else "id"
+    found = _UUID.search(data.link or "")
+    if found is None:
+        raise ValidationError("name the content: generation_id (the provenance lookup "
+                              "answers it for an uploaded copy) or a link to it",
+                              field="generation_id")
+    return UUID(found.group()), "link"
+
+
+class TakedownController(Controller):
+    path = "/takedown-requests"
+    tags = ["takedowns"]
+
+    @get("/challenge", operation_id="takedownChallenge")
+    async def challenge(self, request: Req) -> ChallengeOut:
+        """A proof-of-work challenge to solve before filing (public)."""
+        c = container(request)
+        request.app.state["rate_limits"].check_subject("takedown-challenge",
+                                                       client_address(request))
+        return ChallengeOut(c.proof_of_work.challenge())
+
+    @post("/", operation_id="fileTakedownRequest", status_code=201)
+    async def file(self, request: Req, data: JSONBody[TakedownIn],
+                   idempotency_key: IdempotencyKey = None) -> TakedownFiledOut:
+        """Anyone may ask for a video to be removed; no account is needed. Needs a solved
+        challenge (`proof_of_work`); rate limited per client address. Opens an urgent
+        case with the deadline (48 hours from now unless the operator set a shorter one);
+        answers a reference and a token for the status page."""
+        address = client_address(request)
+        request.app.state["rate_limits"].check_subject("takedown", address)
+        c = container(request)
+        nonce = await sync_to_thread(c.proof_of_work.verify, data.proof_of_work)
+        generation_id, located_by = content_of(data)
+        contact = {k: v for k, v in (("email", data.contact.email), ("name", data.contact.name),
+                                     ("phone", data.contact.phone)) if v}
+        result = await command(request, c.app.file_takedown, public_actor(address), nonce,
+                               generation_id, located_by, data.category, data.relation,
+                               data.good_faith_statement, data.signature, contact,
+                               key=idempotency_key)
+        return TakedownFiledOut(
+            reference=result["reference"], token=result["secret"],
+            status_url=f"/takedown-requests/{result['reference']}", deadline=result["deadline"])
+
+    @get("/{reference:str}", operation_id="getTakedownRequest")
+    async def status(self, request: Req, reference: FromPath[str], token: Token
+                     ) -> TakedownStatusOut:
+        """The status page: where the request stands and everything the requester was
+        told. Needs the token given at filing (a wrong one: not found)."""
+        app = container(request).app
+        found = await sync_to_thread(app.takedown_status, reference, token)
+        return TakedownStatusOut.of(found)
+
+
+class TakedownReviewController(AuthenticatedController):
+    path = "/review/takedown-requests"
+    tags = ["review", "takedowns"]
+
+    @post("/{reference:str}/decision", operation_id="decideTakedownRequest",
+          status_code=200)
+    async def decide(self, request: Req, actor: ActorDep, reference: FromPath[str],
+                     data: JSONBody[TakedownDecisionIn],
+                     idempotency_key: IdempotencyKey = None) -> TakedownDecidedOut:
+        """Validates (removes the video and its remixes at once, under `policy_code`) or
+        rejects (with `reasons` for the requester) a takedown request, named by its
+        reference (its case's evidence shows it); needs a live claim on its case."""
+        require(actor, Role.REVIEWER, Role.ADMIN)
+        app = container(request).app
+        result = await command(request, app.decide_takedown, actor, reference, data.valid,
+                               data.policy_code, data.reasons, key=idempotency_key)
+        return TakedownDecidedOut(state=result["state"], removed=result["removed"])
+
+
+class TakedownAdminController(AuthenticatedController):
+    path = "/admin/takedowns"
+    tags = ["admin", "takedowns"]
+
+    @get("/stats", operation_id="takedownStats")
+    async def stats(self, request: Req, actor: ActorDep) -> TakedownStatsOut:
+        """Filing to the last copy out of the feed (p50, p99), and the open requests."""
+        require(actor, Role.ADMIN)
+        app = container(request).app
+        return TakedownStatsOut(**await sync_to_thread(app.takedown_stats))
+
+    @post("/escalations", operation_id="escalateDueTakedowns", status_code=200)
+    async def escalate(self, request: Req, actor: ActorDep,
+                       idempotency_key: IdempotencyKey = None) -> EscalatedOut:
+        """Runs the deadline sweep now (the server also runs it every 30 seconds): every open
+        request near its deadline escalates to the senior queue, once. A second sweep
+        changes nothing, so an Idempotency-Key is accepted and has nothing to do."""
+        require(actor, Role.ADMIN)
+        app = container(request).app
+        return EscalatedOut(await command(request, app.escalate_due_takedowns, actor))

@@ -1,0 +1,218 @@
+"""Takedown requests from anyone (docs/takedowns.md): filing opens an urgent case in the
+takedowns queue with the legal deadline; a reviewer validates or rejects it; validation takes
+the video and its remixes out of the feed in the same transaction and records how long that
+took from filing. Cases near their deadline escalate (`escalate_due_takedowns`, on the
+application's clock, run by the API's periodic sweep and by an admin endpoint).
+
+`TakedownLedger` follows the log (docs/followers.md): which videos remix which, and which
+requests are open with what deadline. Every command that uses it catches it up first."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from domain.actors import SYSTEM, Actor, Role
+from domain.errors import NotFoundError
+from domain.generation import Generation, State
+from domain.review_case import WORK_STATES, ReviewCase
+from domain.services.access import require_role
+from domain.services.log_follower import LogFollower, Positioned
+from domain.services.review import ReviewCommands
+from domain.takedown import (
+    CATEGORY_LABELS,
+    DEADLINE,
+    ProofSpentError,
+    TakedownRequest,
+    reference_of,
+    request_id,
+)
+
+ESCALATE_BEFORE = timedelta(hours=12)  # cases this close to their deadline go to seniors
+
+
+class TakedownLedger:
+    """Remix children of every generation, the open requests' deadlines, and the seconds
+    from filing to removal of every actioned request."""
+
+    topics = (get_topic(Generation.Requested), get_topic(TakedownRequest.Filed),
+              get_topic(TakedownRequest.Escalated), get_topic(TakedownRequest.Actioned),
+              get_topic(TakedownRequest.Closed))
+
+    def __init__(self) -> None:
+        self.children: dict[UUID, list[UUID]] = {}
+        self.open: dict[UUID, datetime] = {}  # request id -> deadline, not yet escalated
+        self.removal_seconds: list[float] = []
+        self.filed = 0
+
+    def apply(self, events: Iterable[Positioned]) -> None:
+        for _, event in events:
+            if isinstance(event, Generation.Requested):
+                if event.remix_of is not None:
+                    self.children.setdefault(event.remix_of, []).append(event.originator_id)
+            elif isinstance(event, TakedownRequest.Filed):
+                self.open[event.originator_id] = event.deadline
+                self.filed += 1
+            elif isinstance(event, TakedownRequest.Actioned):
+                self.removal_seconds.append(event.seconds_since_filing)
+            else:  # escalated or closed: no longer waiting for the deadline sweep
+                self.open.pop(event.originator_id, None)
+
+    def lineage(self, root: UUID) -> list[UUID]:
+        """The generation and every remix of it, at any depth."""
+        found, todo = [root], [root]
+        while todo:
+            for child in self.children.get(todo.pop(), ()):
+                if child not in found:
+                    found.append(child)
+                    todo.append(child)
+        return found
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+class TakedownCommands(ReviewCommands):
+    takedown_deadline: timedelta = DEADLINE
+    takedown_escalate_before: timedelta = ESCALATE_BEFORE
+
+    def _ledger(self) -> TakedownLedger:
+        follower: LogFollower | None = getattr(self, "_takedown_follower", None)
+        if follower is None:
+            follower = self._takedown_follower = LogFollower(self, TakedownLedger())
+        follower.catch_up()
+        ledger: TakedownLedger = follower.subscriber  # type: ignore[assignment]
+        return ledger
+
+    def file_takedown(self, actor: Actor, proof_nonce: str, generation_id: UUID,
+                      located_by: str, category: str, relation: str, statement: str,
+                      signature: str, contact: dict[str, str], key: str | None = None
+                      ) -> dict[str, Any]:
+        """Anyone (the API's public actor). `proof_nonce`: the nonce of the proof of work the
+        API verified; it names the request, so one proof files one request."""
+        reference = reference_of(proof_nonce)
+
+        def body() -> tuple[dict[str, Any], list[Any]]:
+            if self.find(TakedownRequest, request_id(reference)) is not None:
+                raise ProofSpentError("this proof of work was already used; ask for a new "
+                                      "challenge")
+            generation = self.find(Generation, generation_id)
+            if generation is None or generation.state in (State.DELETED, State.REQUESTED,
+                                                          State.DENIED):
+                raise NotFoundError("no such video", id=str(generation_id))
+            now = self.clock()
+            deadline = now + self.takedown_deadline
+            labels = tuple(x for x in ("takedown", CATEGORY_LABELS.get(category, "")) if x)
+            case = self.open_case(
+                actor, "generation", generation.id, generation.requester_id,
+                f"takedown request: {category}",
+                {"takedown_request": reference, "category": category, "relation": relation,
+                 "statement": statement[:4000], "deadline": deadline.isoformat()},
+                "urgent", labels)
+            token = secrets.token_urlsafe(24)
+            request = TakedownRequest.file(actor, reference, token, generation.id, located_by,
+                                           category, relation, statement, signature, contact,
+                                           case.id, now, self.takedown_deadline)
+            generation.link_case(actor, case.id)
+            return {"reference": reference, "request_id": str(request.id), "secret": token,
+                    "deadline": deadline.isoformat(), "case_id": str(case.id)}, \
+                [request, case, generation]
+
+        return dict(self.run("file_takedown", actor, key,
+                             {"n": proof_nonce, "g": generation_id, "c": category,
+                              "r": relation}, body))
+
+    def takedown_status(self, reference: str, token: str) -> TakedownRequest:
+        """The request, for whoever holds its token (anyone else: not found)."""
+        request = self.find(TakedownRequest, request_id(reference))
+        if request is None:
+            raise NotFoundError("no such takedown request", reference=reference)
+        try:
+            request.check_token(token)
+        except Exception:
+            raise NotFoundError("no such takedown request", reference=reference) from None
+        return request
+
+    def decide_takedown(self, actor: Actor, reference: str, valid: bool, policy_code: str,
+                        reasons: str = "", key: str | None = None) -> dict[str, Any]:
+        """A reviewer who claimed the request's case validates it (a removal under
+        `policy_code`: the video, its remixes, at once) or rejects it with the reasons the
+        requester is sent."""
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
+
+        def body() -> tuple[dict[str, Any], list[Any]]:
+            request = self.get(TakedownRequest, request_id(reference), "takedown request")
+            case = self.get(ReviewCase, request.case_id, "case")
+            self.check_case_access(actor, case)
+            now = self.clock()
+            decision = "remove" if valid else "approve"
+            config, policy = self._decision_policy(actor, case, decision, policy_code)
+            case.decide(actor, decision, policy_code, now)
+            if not valid:
+                request.reject(actor, reasons)
+                return {"state": str(request.state), "removed": []}, [request, case]
+            request.validate(actor, policy_code)
+            removed = self._take_down_lineage(actor, request, policy_code)
+            request.record_removal(actor, tuple(g.id for g in removed), self.clock())
+            changed = [request, case, *removed, *self._strike(actor, case, policy, config)]
+            return {"state": str(request.state),
+                    "removed": [str(g.id) for g in removed]}, changed
+
+        return dict(self.run("decide_takedown", actor, key,
+                             {"t": reference, "v": valid, "p": policy_code, "r": reasons},
+                             body))
+
+    def _take_down_lineage(self, actor: Actor, request: TakedownRequest,
+                           policy_code: str) -> list[Generation]:
+        cause = {"kind": "takedown", "request": request.reference,
+                 "case_id": str(request.case_id), "policy_code": policy_code}
+        removed = []
+        for gid in self._ledger().lineage(request.generation_id):
+            generation = self.find(Generation, gid)
+            if generation is not None and generation.allows(Generation.TakenDown):
+                generation.take_down(actor, cause)
+                removed.append(generation)
+        return removed
+
+    def escalate_due_takedowns(self, actor: Actor = SYSTEM) -> list[str]:
+        """Escalates every open request within `takedown_escalate_before` of its deadline
+        (its case to the senior queue, at the front); one transaction each. Returns the
+        references escalated."""
+        require_role(actor, Role.SYSTEM, Role.ADMIN)
+        now = self.clock()
+        margin = self.takedown_escalate_before
+        due = [rid for rid, deadline in self._ledger().open.items() if now >= deadline - margin]
+        escalated = []
+        for rid in due:
+            request = self.get(TakedownRequest, rid)
+            if not request.due(now, margin):
+                continue
+            case = self.get(ReviewCase, request.case_id)
+            left = request.deadline - now
+            reason = f"takedown deadline in {max(0, int(left.total_seconds() // 60))} min" \
+                if left.total_seconds() > 0 else "takedown deadline passed"
+            request.escalate(actor, reason)
+            if case.state in WORK_STATES:
+                case.escalate(actor, reason, now, self.review_config().senior_of(case.queue),
+                              lead=True)
+            self.commit(request, case)
+            escalated.append(request.reference)
+        return escalated
+
+    def takedown_stats(self) -> dict[str, Any]:
+        """Filing to the last copy out of the feed, over every actioned request."""
+        ledger = self._ledger()
+        seconds = ledger.removal_seconds
+        return {"filed": ledger.filed, "actioned": len(seconds),
+                "waiting_for_deadline_sweep": len(ledger.open),
+                "p50_seconds": percentile(seconds, 0.5),
+                "p99_seconds": percentile(seconds, 0.99)}

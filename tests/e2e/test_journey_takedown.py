@@ -1,0 +1,118 @@
+"""Takedown requests from anyone, over HTTP: a person without an account traces an uploaded,
+re-encoded copy through the provenance lookup and files a request; a reviewer validates it
+and the video and its remix leave the feed at once; a rejected request tells the requester
+why; a request near its deadline escalates (fake clock); the proof of work and the status
+page's token are checked."""
+
+from __future__ import annotations
+
+from tests.e2e.conftest import Api
+from tests.e2e.takedown_helpers import (
+    file_request,
+    proof,
+    reviewer,
+    status,
+    takedown_case,
+)
+from tests.e2e.test_provenance import lookup, published_video, stripped_half_size_copy
+
+
+async def feed_ids(api: Api, token: str) -> set[str]:
+    page = await api.call("GET", "/feed", token)
+    return {item["generation_id"] for item in page["items"]}
+
+
+async def test_anyone_files_with_an_uploaded_copy_and_the_video_and_its_remix_leave(api: Api):
+    gid, signed = await published_video(api, "lumen")
+    _, remixer = await api.member("remixer")
+    remix = (await api.call("POST", "/generations", remixer, expect=201,
+                            json={"prompt": "the same, at night", "seconds": 2,
+                                  "remix_of": gid}))["generation_id"]
+    await api.publish(remix)
+    _, viewer = await api.member("viewer")
+    assert {gid, remix} <= await feed_ids(api, viewer)
+
+    # No account: the re-encoded copy is traced back, then the request names what it found.
+    traced = await lookup(api, stripped_half_size_copy(signed))
+    assert traced["generation"]["id"] == gid
+    filed = await file_request(api, gid, found_by_upload=True)
+    assert filed["reference"].startswith("TD-") and filed["token"]
+    page = await status(api, filed)
+    assert page["state"] == "filed" and page["category"] == "intimate_imagery"
+
+    rita = await reviewer(api)
+    case = await takedown_case(api, rita, gid)
+    assert case["priority"] == "urgent" and "takedown" in case["labels"]
+    assert case["evidence"]["takedown_request"] == filed["reference"]
+    # The generic decision is refused: a takedown is decided as one
+    await api.call("POST", f"/review/cases/{case['id']}/claim", rita)
+    await api.call("POST", f"/review/cases/{case['id']}/decision", rita, expect=422,
+                   json={"decision": "remove", "policy_code": "NCII-1"})
+    api.clock.advance(minutes=10)
+    decided = await api.call("POST", f"/review/takedown-requests/{filed['reference']}/decision",
+                             rita, json={"valid": True, "policy_code": "NCII-1"})
+    assert set(decided["removed"]) == {gid, remix}
+
+    assert not {gid, remix} & await feed_ids(api, viewer)
+    for video in (gid, remix):
+        found = await api.call("GET", f"/generations/{video}", api.admin)
+        assert found["state"] == "taken_down"
+    page = await status(api, filed)
+    assert (page["state"], page["outcome"], page["removed"]) == ("closed", "removed", 2)
+    assert page["seconds_to_removal"] == 600.0
+    assert [n["text"] for n in page["notices"]][-1].startswith("2 video(s) were removed")
+    stats = await api.call("GET", "/admin/takedowns/stats", api.admin)
+    assert (stats["actioned"], stats["p50_seconds"], stats["p99_seconds"]) == (1, 600.0,
+                                                                             600.0)
+
+
+async def test_a_rejected_request_tells_the_requester_why(api: Api):
+    gid, _ = await published_video(api, "lumen")
+    filed = await file_request(api, None, category="copyright", relation="rights_holder",
+                               link=f"https://consentry.example/v/{gid}")
+    rita = await reviewer(api)
+    case = await takedown_case(api, rita, gid)
+    await api.call("POST", f"/review/cases/{case['id']}/claim", rita)
+    await api.call("POST", f"/review/takedown-requests/{filed['reference']}/decision", rita,
+                   json={"valid": False, "policy_code": "OK-1",
+                         "reasons": "the video shows no protected work of yours"})
+    page = await status(api, filed)
+    assert (page["state"], page["outcome"]) == ("closed", "rejected")
+    assert "no protected work" in page["notices"][-1]["text"]
+    assert (await api.call("GET", f"/generations/{gid}", api.admin))["state"] == "published"
+
+
+async def test_a_request_near_its_deadline_escalates(api: Api):
+    gid, _ = await published_video(api, "lumen")
+    filed = await file_request(api, gid)
+    rita = await reviewer(api)
+    case = await takedown_case(api, rita, gid)
+
+    api.clock.advance(hours=35)  # 13 hours left: not yet
+    swept = await api.call("POST", "/admin/takedowns/escalations", api.admin)
+    assert filed["reference"] not in swept["escalated"]
+    api.clock.advance(hours=2)  # 11 hours left
+    await api.call("POST", "/admin/takedowns/escalations", api.admin)
+    moved = await api.call("GET", f"/review/cases/{case['id']}", api.admin)
+    assert moved["escalated"] and moved["queue"] == "senior", moved
+    assert "deadline" in moved["escalation_reason"]
+    # once: a second sweep leaves it as it is
+    again = await api.call("POST", "/admin/takedowns/escalations", api.admin)
+    assert filed["reference"] not in again["escalated"]
+
+
+async def test_proof_of_work_and_token_are_checked(api: Api):
+    gid, _ = await published_video(api, "lumen")
+    bad = await api.call("POST", "/takedown-requests", expect=422, json={
+        "proof_of_work": "bm90IGEgcHJvb2Y=", "generation_id": gid, "category": "likeness",
+        "relation": "depicted_person", "good_faith_statement": "x" * 30,
+        "signature": "Jane Roe", "contact": {"email": "jane@example.org"}})
+    assert bad["code"] == "proof-of-work-invalid"
+    spent = await proof(api)
+    await file_request(api, gid, proof_of_work=spent)
+    again = await file_request(api, gid, proof_of_work=spent, expect=409)
+    assert again["code"] == "proof-of-work-spent"
+    filed = await file_request(api, gid)
+    await status(api, {**filed, "token": "not-the-token"}, expect=404)
+    missing = await file_request(api, "00000000-0000-0000-0000-000000000000", expect=404)
+    assert missing["code"] == "not-found"
