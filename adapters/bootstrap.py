@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from adapters.blob_store import build_blob_store
 from adapters.faces import build_faces
+from adapters.hash_bank import build_frame_indexes
 from adapters.key_store import PostgresKeyStore, SqliteKeyStore
 from adapters.media_intake import MediaIntake
 from adapters.prompt_models import build_prompt_models
@@ -94,6 +95,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
                     alias_policy=models.alias_policy, clock=clock,
                     invite_caps=settings.invite_caps)
     app.work_names.catch_up()  # at start, not on the first request
+    app.hash_bank, app.published_frames = build_frame_indexes(app)
     if blobs is None:
         blobs = build_blob_store(settings)
     media = build_media_scan(settings, app, blobs)

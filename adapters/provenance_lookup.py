@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+import numpy as np
+
 from adapters.video_io import DecodeLimits, PyAvVideoCodec, VideoDecodeError, VideoLimitError
 from domain.errors import (
     MediaLimitsExceededError,
@@ -22,6 +24,7 @@ from domain.provenance import (
     Watermarker,
     WatermarkReading,
 )
+from inference.perceptual import hash_frames
 from projections.provenance import PublicRecord
 
 MEDIA_TYPES = frozenset({"video/mp4", "video/webm", "video/quicktime"})
@@ -133,6 +136,20 @@ async def attribute(evidence: Evidence, by_serial: SerialLookup, by_id: Lookup
     note = "a watermark was read but names no generation" \
         if reading.payload is not None else _manifest_note(manifest)
     return Attribution(None, "none", False, note)
+
+
+BANK_FRAMES = 24  # frames of an upload compared with the hash bank, evenly spread
+
+
+def bank_findings(app: Any, luma_frames: Any) -> dict[str, Any]:
+    """The hash bank's verdict on an upload: PDQ of up to `BANK_FRAMES` of its decoded
+    (luma) frames, searched the way rule STAYDOWN searches a new video's."""
+    count = len(luma_frames)
+    picks: list[int] = np.unique(np.linspace(0, count - 1, min(count, BANK_FRAMES))
+                                 .round().astype(int)).tolist() if count else []
+    hashed = hash_frames((float(i), luma_frames[i]) for i in picks)
+    findings: dict[str, Any] = app.bank_findings(list(hashed.frame_hex))
+    return findings
 
 
 def _manifest_note(manifest: ProvenanceRecord | None) -> str:

@@ -74,6 +74,9 @@ class WorkScanReport:
     unchecked: tuple[str, ...] = ()
     frames_sampled: int = 0
     frames_usable: int = 0  # frames with enough detail to hash (PDQ quality >= 50)
+    # PDQ of each usable frame, in order (hex): kept in the findings so that the hash bank,
+    # a takedown's search for copies and retroactive scans need not decode the video again
+    frame_hashes: tuple[str, ...] = ()
 
     @property
     def configured(self) -> bool:
@@ -88,6 +91,7 @@ class WorkScanReport:
     def as_findings(self) -> dict[str, Any]:
         return {"configured": self.configured, "unchecked": list(self.unchecked),
                 "frames_sampled": self.frames_sampled, "frames_usable": self.frames_usable,
+                "frame_hashes": list(self.frame_hashes),
                 "matches": [m.as_findings() for m in self.matches]}
 
 

@@ -36,6 +36,7 @@ _RULE_LABELS = {
                  "CAMEO-RESTRICTIONS", "PUBLIC-FIGURE", "REMIX-CONSENT", "VOICE-NOT-OTHERS"),
     "copyright": ("WORK-LICENSED", "WORK-VISUAL"),
     "safety": ("SAFETY",),
+    "takedown": ("STAYDOWN",),
 }
 
 

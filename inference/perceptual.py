@@ -219,6 +219,7 @@ class FrameHashes:
     frame_of: np.ndarray  # (P,) index into seconds
     seconds: tuple[float, ...]  # the usable frames' times
     sampled: int
+    frame_hex: tuple[str, ...] = ()  # each usable frame's own hash (not its trimmed one)
 
     @property
     def usable(self) -> int:
@@ -231,6 +232,7 @@ def hash_frames(frames: Iterable[tuple[float, Any]]) -> FrameHashes:
     hexes: dict[str, int] = {}
     rows: list[int] = []
     owners: list[int] = []
+    frame_hex: list[str] = []
     sampled = 0
     for time, frame in frames:
         sampled += 1
@@ -248,9 +250,10 @@ def hash_frames(frames: Iterable[tuple[float, Any]]) -> FrameHashes:
             rows.append(hexes.setdefault(to_hex(item), len(hexes)))
             owners.append(len(seconds))
         seconds.append(float(time))
+        frame_hex.append(to_hex(bits))
     words = _words(hexes) if hexes else np.zeros((0, 4), np.uint64)
     return FrameHashes(words, np.array(rows, np.intp), np.array(owners, np.intp),
-                       tuple(seconds), sampled)
+                       tuple(seconds), sampled, tuple(frame_hex))
 
 
 @dataclass(frozen=True)

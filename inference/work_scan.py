@@ -45,4 +45,5 @@ class FrameWorkScanner:
         if self.embeddings is not None:
             matches += self.embeddings.match(frames)
             unchecked = ()
-        return WorkScanReport(tuple(matches), unchecked, hashed.sampled, hashed.usable)
+        return WorkScanReport(tuple(matches), unchecked, hashed.sampled, hashed.usable,
+                              hashed.frame_hex)

@@ -35,12 +35,14 @@ WORKER = Actor("worker-1", Role.WORKER)
 
 def findings(*, tracks: tuple[dict[str, Any], ...] = (),
              matches: tuple[dict[str, Any], ...] = (), safety: str = "allow",
-             frames: int = 4) -> dict[str, Any]:
+             frames: int = 4, frame_hashes: tuple[str, ...] = ()) -> dict[str, Any]:
     """Scan findings in the shapes the worker records (the face scan's tracks, the work
     scan's and the safety classifier's `as_findings`), so that tests recording a scan run
     the after-generation rules as the worker's scans do. The defaults: nothing found,
-    safety allowed by a scripted classifier (see `ScriptedSafety`)."""
-    works = WorkScanReport((), ("embedding",), frames, frames).as_findings()
+    safety allowed by a scripted classifier (see `ScriptedSafety`); `frame_hashes`: the PDQ
+    of each usable frame, as the work scan records them (the hash bank is checked on them)."""
+    frames = len(frame_hashes) or frames
+    works = WorkScanReport((), ("embedding",), frames, frames, frame_hashes).as_findings()
     works["matches"] = [dict(m) for m in matches]
     return {"faces": {"configured": True, "error": "", "model_id": "test-model",
                       "frames_sampled": frames, "tracks": [dict(t) for t in tracks]},

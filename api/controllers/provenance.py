@@ -19,6 +19,7 @@ from adapters.provenance_lookup import (
     MAX_BYTES,
     ProvenanceInspector,
     attribute,
+    bank_findings,
     check_media_type,
 )
 from api.deps import IdempotencyKey, Req, client_address, container, views
@@ -58,8 +59,9 @@ class ProvenanceController(Controller):
         if there is one and the invisible watermark, which survives re-encoding, rescaling
         and stripped metadata; answers the generation's public record and how it was found
         (`watermark`, `c2pa` or `both`), or "no provenance found", always with the
-        detector's confidence and false-positive probability. A lookup changes nothing, so
-        an Idempotency-Key is accepted and has nothing to do."""
+        detector's confidence and false-positive probability; and whether its frames match
+        content removed for a takedown (`bank`). A lookup changes nothing, so an
+        Idempotency-Key is accepted and has nothing to do."""
         client = client_address(request)
         limits = request.app.state["rate_limits"]
         limits.check_subject("provenance", client)
@@ -85,5 +87,6 @@ class ProvenanceController(Controller):
             limits.charge("provenance-seconds", client, math.ceil(sample.seconds))
             evidence = await sync_to_thread(_one_at_a_time, inspector.evidence,
                                             upload.read(), media_type, sample.frames)
+            bank = await sync_to_thread(bank_findings, c.app, sample.frames)
         v = views(request).provenance
-        return ProvenanceOut.of(evidence, await attribute(evidence, v.by_serial, v.get))
+        return ProvenanceOut.of(evidence, await attribute(evidence, v.by_serial, v.get), bank)

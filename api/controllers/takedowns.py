@@ -9,6 +9,7 @@ import re
 from typing import Annotated
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -25,6 +26,8 @@ from api.deps import (
     require,
 )
 from api.schemas.takedowns import (
+    BankEntryOut,
+    BankSwitchIn,
     ChallengeOut,
     EscalatedOut,
     TakedownDecidedOut,
@@ -143,3 +146,40 @@ class TakedownAdminController(AuthenticatedController):
         require(actor, Role.ADMIN)
         app = container(request).app
         return EscalatedOut(await command(request, app.escalate_due_takedowns, actor))
+
+
+class HashBankController(AuthenticatedController):
+    path = "/admin/hash-bank"
+    tags = ["admin", "takedowns"]
+
+    @get("/{entry_id:uuid}", operation_id="getBankEntry")
+    async def entry(self, request: Req, actor: ActorDep, entry_id: FromPath[UUID]
+                    ) -> BankEntryOut:
+        """One entry of the hash bank, with its history."""
+        require(actor, Role.ADMIN, Role.REVIEWER)
+        app = container(request).app
+        return msgspec.convert(await sync_to_thread(app.bank_entry, actor, entry_id),
+                               BankEntryOut)
+
+    @post("/{entry_id:uuid}/disable", operation_id="disableBankEntry", status_code=200)
+    async def disable(self, request: Req, actor: ActorDep, entry_id: FromPath[UUID],
+                      data: JSONBody[BankSwitchIn],
+                      idempotency_key: IdempotencyKey = None) -> BankEntryOut:
+        """Stops the entry from matching (a wrongful removal, say); it is never deleted."""
+        return await _switch(request, actor, entry_id, False, data.reason, idempotency_key)
+
+    @post("/{entry_id:uuid}/enable", operation_id="enableBankEntry", status_code=200)
+    async def enable(self, request: Req, actor: ActorDep, entry_id: FromPath[UUID],
+                     data: JSONBody[BankSwitchIn],
+                     idempotency_key: IdempotencyKey = None) -> BankEntryOut:
+        """Lets a disabled entry match again."""
+        return await _switch(request, actor, entry_id, True, data.reason, idempotency_key)
+
+
+async def _switch(request: Req, actor: Actor, entry_id: UUID, enabled: bool, reason: str,
+                  key: str | None) -> BankEntryOut:
+    require(actor, Role.ADMIN)
+    app = container(request).app
+    result = await command(request, app.set_bank_entry, actor, entry_id, enabled, reason,
+                           key=key)
+    return msgspec.convert(result, BankEntryOut)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -40,6 +41,32 @@ class C2paOut(msgspec.Struct):
     issues: list[str]
 
 
+class BankMatchOut(msgspec.Struct):
+    entry_id: str
+    decision: str  # match | review
+    source: str  # local, or the bank it was imported from
+    reason: str
+    request: str  # the takedown request's reference, for local entries
+
+
+class BankOut(msgspec.Struct):
+    """Whether the video matches content removed for a takedown (the hash bank), by the PDQ
+    hashes of its frames. `checked` false: the bank could not be searched."""
+
+    checked: bool
+    banked: bool
+    matches: list[BankMatchOut]
+
+    @classmethod
+    def of(cls, findings: dict[str, Any]) -> BankOut:
+        checked = bool(findings.get("configured")) and not findings.get("error")
+        matches = [BankMatchOut(m["entry_id"], m["decision"], m["source"], m["reason"],
+                                m["request"])
+                   for m in findings.get("matches", [])]
+        return cls(checked=checked, banked=any(m.decision == "match" for m in matches),
+                   matches=matches)
+
+
 class ProvenanceOut(msgspec.Struct):
     found: bool
     found_by: str  # watermark | c2pa | both | none
@@ -47,9 +74,11 @@ class ProvenanceOut(msgspec.Struct):
     generation: PublicGenerationOut | None
     watermark: WatermarkOut
     c2pa: C2paOut
+    bank: BankOut
 
     @classmethod
-    def of(cls, evidence: Evidence, verdict: Attribution) -> ProvenanceOut:
+    def of(cls, evidence: Evidence, verdict: Attribution, bank: dict[str, Any]
+           ) -> ProvenanceOut:
         reading, manifest, record = evidence.reading, evidence.manifest, verdict.record
         generation = None if record is None else PublicGenerationOut(
             id=str(record.generation_id), created_at=record.created_at,
@@ -72,4 +101,5 @@ class ProvenanceOut(msgspec.Struct):
                 trusted=bool(manifest and manifest.trusted), used=verdict.manifest_used,
                 generation_id=manifest.generation_id if manifest else None,
                 digital_source_type=manifest.digital_source_type if manifest else None,
-                issues=list(manifest.issues) if manifest else []))
+                issues=list(manifest.issues) if manifest else []),
+            bank=BankOut.of(bank))

@@ -107,3 +107,24 @@ class TakedownStatsOut(msgspec.Struct):
 
 class EscalatedOut(msgspec.Struct):
     escalated: list[str]
+
+
+class BankEntryOut(msgspec.Struct):
+    """A hash bank entry: the frame hashes of one removed video (or one imported signal),
+    why, from where; disabled entries stay, with their history."""
+
+    id: str
+    source: str
+    external_id: str
+    reason: str
+    request: str
+    generation_id: str | None
+    trusted: bool
+    enabled: bool
+    banked_at: datetime
+    hashes: int
+    history: list[dict[str, Any]]
+
+
+class BankSwitchIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]

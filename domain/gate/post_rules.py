@@ -9,6 +9,9 @@ Findings shape (plain data, as stored in the event):
 - `works`: {configured, error, unchecked: [method], matches: [{work_id, method, score,
   decision, licensed, ...}]}
 - `safety`: {configured, error, decision: allow | review | block, labels: {label: score}}
+- `bank`: {configured, error, frames, matches: [{entry_id, decision, trusted, source,
+  reason, request, frames_matched, frames_near, distance}]}: the hash bank of removed
+  content, checked against the frame hashes the work scan recorded (`record_scan`)
 
 Fail closed: a scanner that was not configured or raised yields `review`, never `pass`."""
 
@@ -23,6 +26,7 @@ FACE_CONSENTED = "FACE-CONSENTED"
 FACE_NOT_OTHERS = "FACE-NOT-OTHERS"
 WORK_VISUAL = "WORK-VISUAL"
 SAFETY = "SAFETY"
+STAYDOWN = "STAYDOWN"
 WATERMARK_READBACK = "WATERMARK-READBACK"
 CONSENT_STILL_VALID = "CONSENT-STILL-VALID"
 PIPELINE_ERROR = "PIPELINE-ERROR"
@@ -104,7 +108,22 @@ def safety(findings: dict[str, Any]) -> RuleResult:
                                         "labels": dict(section.get("labels", {}))})
 
 
-POST_RULES = (face_consented, face_not_others, work_visual, safety)
+def staydown(findings: dict[str, Any]) -> RuleResult:
+    """Content removed for a takedown stays down: frames matching a trusted bank entry
+    reject the video; a near match, or a match with an entry imported from an untrusted
+    source, goes to a person."""
+    bank = findings.get("bank", {})
+    broken = _unusable(bank, "hash bank check")
+    if broken:
+        return RuleResult(STAYDOWN, REVIEW, broken)
+    matches = bank.get("matches", [])
+    acting = [m["entry_id"] for m in matches if m["decision"] == "match" and m["trusted"]]
+    near = [m["entry_id"] for m in matches if m["entry_id"] not in acting]
+    evidence = {"matches": [dict(m) for m in matches], "frames": bank.get("frames", 0)}
+    return RuleResult(STAYDOWN, FAIL if acting else REVIEW if near else PASS, evidence)
+
+
+POST_RULES = (face_consented, face_not_others, work_visual, safety, staydown)
 
 
 def evaluate_post(findings: dict[str, Any]) -> PostDecision:

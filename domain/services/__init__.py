@@ -13,6 +13,7 @@ from domain.prompts import (
     SemanticWorkMatcher,
     WorkAliasIndex,
 )
+from domain.services.bank import BankCommands
 from domain.services.core import Clock, utc_now
 from domain.services.engagement import EngagementCommands
 from domain.services.log_follower import LogFollower
@@ -21,7 +22,7 @@ from domain.services.takedowns import TakedownCommands
 from domain.services.work_names import WorkNames
 
 
-class Consentry(TakedownCommands, ProvenanceCommands, EngagementCommands):
+class Consentry(TakedownCommands, BankCommands, ProvenanceCommands, EngagementCommands):
     """Persistence comes from `env` (PERSISTENCE_MODULE: popo, sqlite or postgres); the
     prompt readers are ports, passed in by the composition root. `work_names` follows the
     log into the alias index and the semantic matcher; the gate catches it up before every

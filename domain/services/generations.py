@@ -26,6 +26,7 @@ from domain.gate.post_rules import CONSENT_STILL_VALID, evaluate_post
 from domain.gate.rules import FAIL, PASS, REVIEW, RuleResult, work_licence_check
 from domain.generation import Generation, State
 from domain.grant import Grant
+from domain.hash_bank import BankEntry, FrameHashIndex
 from domain.identity import Identity
 from domain.ids import cameo_id, identity_id
 from domain.member import Member
@@ -70,6 +71,10 @@ class GenerationCommands(RightsCommands):
     classifier: PromptClassifier
     instruction_checker: InstructionChecker
     work_names: Follower
+    # PDQ frame indexes following the log (adapters/hash_bank.py), set by the composition
+    # root: the bank of removed content (rule STAYDOWN) and published videos' frames.
+    hash_bank: FrameHashIndex | None = None
+    published_frames: FrameHashIndex | None = None
 
     # -- the request -------------------------------------------------------------------
     def request_generation(self, actor: Actor, prompt: str, cameo_owner_ids: tuple[UUID, ...],
@@ -294,6 +299,26 @@ class GenerationCommands(RightsCommands):
                           lambda g: g.record_render(actor, artifact_digest, frames, seconds,
                                                     worker, attempt), key)
 
+    def bank_findings(self, frame_hashes: list[str] | None) -> dict[str, Any]:
+        """The hash bank's matches for a clip's frame hashes, as rule STAYDOWN reads them;
+        entries are read from the store (enabled, trusted) after the index found them."""
+        if self.hash_bank is None:
+            return {"configured": False, "error": ""}
+        if frame_hashes is None:
+            return {"configured": True, "error": "the scan recorded no frame hashes"}
+        matches = []
+        for match in self.hash_bank.matches(frame_hashes):
+            entry = self.find(BankEntry, match.key)
+            if entry is None or not entry.enabled:
+                continue
+            matches.append({"entry_id": str(entry.id), "decision": str(match.decision),
+                            "trusted": entry.trusted, "source": entry.source,
+                            "reason": entry.reason, "request": entry.request,
+                            "frames_matched": match.frames_matched,
+                            "frames_near": match.frames_near, "distance": match.distance})
+        return {"configured": True, "error": "", "frames": len(frame_hashes),
+                "matches": matches}
+
     def record_scan(self, actor: Actor, generation_id: UUID, findings: dict[str, Any],
                     evidence_frames: tuple[str, ...] = (), key: str | None = None
                     ) -> dict[str, Any]:
@@ -310,6 +335,7 @@ class GenerationCommands(RightsCommands):
                 return {"state": str(generation.state), "outcome": "recorded",
                         "case_id": None}, []
             found = copy.deepcopy(findings)
+            found["bank"] = self.bank_findings(found.get("works", {}).get("frame_hashes"))
             seen = self._license_sightings(generation, found)
             decision = evaluate_post(found)
             found["post_rules"] = decision.trace()

@@ -19,7 +19,9 @@ from eventsourcing.utils import get_topic
 
 from domain.actors import SYSTEM, Actor, Role
 from domain.errors import NotFoundError
+from domain.faces import MatchDecision
 from domain.generation import Generation, State
+from domain.hash_bank import LOCAL_SOURCE, BankEntry, entry_id
 from domain.review_case import WORK_STATES, ReviewCase
 from domain.services.access import require_role
 from domain.services.log_follower import LogFollower, Positioned
@@ -161,9 +163,10 @@ class TakedownCommands(ReviewCommands):
                 request.reject(actor, reasons)
                 return {"state": str(request.state), "removed": []}, [request, case]
             request.validate(actor, policy_code)
-            removed = self._take_down_lineage(actor, request, policy_code)
+            removed, others = self._take_down_lineage(actor, request, policy_code)
             request.record_removal(actor, tuple(g.id for g in removed), self.clock())
-            changed = [request, case, *removed, *self._strike(actor, case, policy, config)]
+            changed = [request, case, *removed, *others,
+                       *self._strike(actor, case, policy, config)]
             return {"state": str(request.state),
                     "removed": [str(g.id) for g in removed]}, changed
 
@@ -172,16 +175,50 @@ class TakedownCommands(ReviewCommands):
                              body))
 
     def _take_down_lineage(self, actor: Actor, request: TakedownRequest,
-                           policy_code: str) -> list[Generation]:
+                           policy_code: str) -> tuple[list[Generation], list[Any]]:
+        """Takes down the video, every remix of it, and every published video whose frames
+        match it (the vPDQ vote over the frame hashes its scan recorded); banks the frame
+        hashes of each; opens a case for each near copy. Returns (the removed videos, the
+        other aggregates changed)."""
         cause = {"kind": "takedown", "request": request.reference,
                  "case_id": str(request.case_id), "policy_code": policy_code}
-        removed = []
-        for gid in self._ledger().lineage(request.generation_id):
+        named = self.get(Generation, request.generation_id)
+        wanted = self._ledger().lineage(named.id)
+        near: list[UUID] = []
+        hashes = _frame_hashes(named)
+        if hashes and self.published_frames is not None:
+            for match in self.published_frames.matches(hashes):
+                if match.key in wanted:
+                    continue
+                if match.decision == MatchDecision.MATCH:
+                    wanted.append(match.key)
+                else:
+                    near.append(match.key)
+        removed: list[Generation] = []
+        others: list[Any] = []
+        for gid in wanted:
+            generation = named if gid == named.id else self.find(Generation, gid)
+            if generation is None or not generation.allows(Generation.TakenDown):
+                continue
+            generation.take_down(actor, cause)
+            removed.append(generation)
+            frames = _frame_hashes(generation)
+            if frames and self.find(BankEntry, entry_id(LOCAL_SOURCE, str(gid))) is None:
+                others.append(BankEntry.bank(actor, frames, LOCAL_SOURCE, str(gid),
+                                             policy_code, request.reference, gid, True,
+                                             self.clock()))
+        for gid in near:
             generation = self.find(Generation, gid)
-            if generation is not None and generation.allows(Generation.TakenDown):
-                generation.take_down(actor, cause)
-                removed.append(generation)
-        return removed
+            if generation is None or generation.state != State.PUBLISHED:
+                continue
+            case = self.open_case(
+                actor, "generation", gid, generation.requester_id,
+                f"near copy of content removed for {request.reference}",
+                {"copy_of": str(named.id), "takedown": request.reference}, "urgent",
+                ("takedown",))
+            generation.link_case(actor, case.id)
+            others += [case, generation]
+        return removed, others
 
     def escalate_due_takedowns(self, actor: Actor = SYSTEM) -> list[str]:
         """Escalates every open request within `takedown_escalate_before` of its deadline
@@ -216,3 +253,8 @@ class TakedownCommands(ReviewCommands):
                 "waiting_for_deadline_sweep": len(ledger.open),
                 "p50_seconds": percentile(seconds, 0.5),
                 "p99_seconds": percentile(seconds, 0.99)}
+
+
+def _frame_hashes(generation: Generation) -> list[str]:
+    """The frame hashes its scan recorded (none before the scan, or if it saw nothing)."""
+    return list(generation.findings.get("works", {}).get("frame_hashes") or ())

@@ -4,10 +4,14 @@ the reviewer's side of it."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from adapters.proof_of_work import solve
+from inference.face_scan import sample_frames
+from inference.perceptual import hash_frames
 from tests.e2e.conftest import Api
 from tests.e2e.review_helpers import staff
+from tests.fakes import findings
 
 STATEMENT = "I am the person in this video and I never consented to it being made or shared."
 
@@ -43,3 +47,36 @@ async def takedown_case(api: Api, reviewer: str, generation_id: str) -> dict[str
 
 async def reviewer(api: Api, name: str = "tess") -> str:
     return (await staff(api, name))[1]
+
+
+def frame_hashes(mp4: bytes) -> tuple[str, ...]:
+    """The PDQ of each usable frame sampled at 2 fps: what the worker's work scan records."""
+    return hash_frames(sample_frames(mp4, 2.0)).frame_hex
+
+
+async def publish_frames(api: Api, token: str, prompt: str, mp4: bytes,
+                         remix_of: str | None = None) -> str:
+    """A generation requested over HTTP whose recorded scan saw the frames of `mp4`, then
+    marked and published as the worker would; returns its id."""
+    body: dict[str, Any] = {"prompt": prompt, "seconds": 2}
+    if remix_of:
+        body["remix_of"] = remix_of
+    gid = (await api.call("POST", "/generations", token, expect=201, json=body))[
+        "generation_id"]
+    app = api.container.app
+    await api.worker(app.record_render, UUID(gid), "a" * 64, 48, 2.0, "w1", 1)
+    await api.worker(app.record_scan, UUID(gid), findings(frame_hashes=frame_hashes(mp4)))
+    serial = await api.worker(app.assign_watermark_serial, UUID(gid))
+    await api.worker(app.record_watermark, UUID(gid), serial.hex(), "b" * 64, "c" * 64)
+    await api.worker(app.publish_generation, UUID(gid))
+    return str(gid)
+
+
+async def scanned(api: Api, token: str, prompt: str, mp4: bytes) -> dict[str, Any]:
+    """A new generation whose scan saw the frames of `mp4`; its status after the scan."""
+    gid = (await api.call("POST", "/generations", token, expect=201,
+                          json={"prompt": prompt, "seconds": 2}))["generation_id"]
+    app = api.container.app
+    await api.worker(app.record_render, UUID(gid), "a" * 64, 48, 2.0, "w1", 1)
+    await api.worker(app.record_scan, UUID(gid), findings(frame_hashes=frame_hashes(mp4)))
+    return dict(await api.call("GET", f"/generations/{gid}", token))

@@ -6,15 +6,33 @@ page's token are checked."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from tests.e2e.conftest import Api
 from tests.e2e.takedown_helpers import (
     file_request,
     proof,
+    publish_frames,
     reviewer,
+    scanned,
     status,
     takedown_case,
 )
-from tests.e2e.test_provenance import lookup, published_video, stripped_half_size_copy
+from tests.e2e.test_provenance import (
+    CODEC,
+    FPS,
+    lookup,
+    panning_clip,
+    published_video,
+    stripped_half_size_copy,
+)
+
+
+def remix_frames(seed: int = 3) -> bytes:
+    """Another picture altogether (a remix re-renders; an unrelated video)."""
+    picture = np.random.default_rng(seed).integers(0, 256, (90, 160, 3), dtype=np.uint8)
+    big = np.kron(picture, np.ones((4, 4, 1), np.uint8))  # blocks: detail PDQ can hash
+    return CODEC.encode_h264(panning_clip(big, frames=24), FPS, crf=23, preset="veryfast")
 
 
 async def feed_ids(api: Api, token: str) -> set[str]:
@@ -116,3 +134,52 @@ async def test_proof_of_work_and_token_are_checked(api: Api):
     await status(api, {**filed, "token": "not-the-token"}, expect=404)
     missing = await file_request(api, "00000000-0000-0000-0000-000000000000", expect=404)
     assert missing["code"] == "not-found"
+
+
+async def test_copies_leave_with_the_original_and_the_same_content_stays_down(api: Api):
+    """The issue's journey: the original, its remix and a re-published near-copy leave the
+    feed on validation; a new generation rendering the same content is rejected with
+    STAYDOWN; the provenance lookup says an uploaded copy matches banked content."""
+    gid, signed = await published_video(api, "lumen")
+    copy = stripped_half_size_copy(signed)
+    _, remixer = await api.member("remixer")
+    remix = await publish_frames(api, remixer, "the same, at night", remix_frames(),
+                                 remix_of=gid)
+    _, copier = await api.member("copier")
+    near_copy = await publish_frames(api, copier, "an astronaut, again", copy)
+    _, other = await api.member("other")
+    unrelated = await publish_frames(api, other, "a harbour", remix_frames(seed=5))
+    before = await lookup(api, copy)
+    assert before["bank"] == {"checked": True, "banked": False, "matches": []}
+
+    filed = await file_request(api, gid, found_by_upload=True)
+    rita = await reviewer(api)
+    case = await takedown_case(api, rita, gid)
+    await api.call("POST", f"/review/cases/{case['id']}/claim", rita)
+    decided = await api.call("POST", f"/review/takedown-requests/{filed['reference']}/decision",
+                             rita, json={"valid": True, "policy_code": "NCII-1"})
+    assert set(decided["removed"]) == {gid, remix, near_copy}
+    _, viewer = await api.member("viewer")
+    assert await feed_ids(api, viewer) == {unrelated}
+
+    # the same content, made again by anyone, is refused after its scan
+    again = await scanned(api, other, "an astronaut waving, once more", copy)
+    assert again["state"] == "rejected" and "STAYDOWN" in again["rule_codes"], again
+    fresh = await scanned(api, other, "a lighthouse", remix_frames(seed=9))
+    assert fresh["state"] != "rejected", fresh
+    after = await lookup(api, copy)
+    assert after["bank"]["banked"] and after["bank"]["matches"][0]["request"] \
+        == filed["reference"]
+
+    # wrongful entries (the original's and the copy's) are disabled, never deleted: the
+    # content may be made again
+    entries = {m["entry_id"] for m in after["bank"]["matches"]}
+    assert len(entries) == 2
+    for entry in entries:
+        await api.call("POST", f"/admin/hash-bank/{entry}/disable", api.admin,
+                       json={"reason": "removed in error"})
+        kept = await api.call("GET", f"/admin/hash-bank/{entry}", api.admin)
+        assert (kept["enabled"], kept["request"], kept["history"][0]["reason"]) == (
+            False, filed["reference"], "removed in error")
+    allowed = await scanned(api, other, "an astronaut waving, a third time", copy)
+    assert "STAYDOWN" not in allowed["rule_codes"], allowed

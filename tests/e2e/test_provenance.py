@@ -15,6 +15,7 @@ from skimage import data
 from adapters.video_io import PyAvVideoCodec
 from api.ratelimit import RateLimits
 from domain.provenance import ProvenanceClaim
+from inference.perceptual import hash_frames
 from tests.e2e.conftest import Api
 from tests.fakes import findings, take_down
 
@@ -37,10 +38,13 @@ async def published_video(api: Api, handle: str) -> tuple[str, bytes]:
                           json={"prompt": "an astronaut waving", "seconds": 2})
     gid, app, c = UUID(made["generation_id"]), api.container.app, api.container
     assert c.watermarker is not None and c.signer is not None
+    clip = panning_clip(data.astronaut())
     await api.worker(app.record_render, gid, "a" * 64, 48, 2.0, "w1", 1)
-    await api.worker(app.record_scan, gid, findings())
+    # the scan's frame hashes, sampled at 2 fps as the worker does
+    sampled = hash_frames((i / FPS, frame) for i, frame in enumerate(clip) if i % 12 == 0)
+    await api.worker(app.record_scan, gid, findings(frame_hashes=sampled.frame_hex))
     serial = await api.worker(app.assign_watermark_serial, gid)
-    marked = c.watermarker.embed(panning_clip(data.astronaut()), serial)
+    marked = c.watermarker.embed(clip, serial)
     mp4 = CODEC.encode_h264(marked, FPS, crf=20, preset="veryfast")
     signed = c.signer.sign_bytes(mp4, ProvenanceClaim(str(gid), serial))
     await api.worker(app.record_watermark, gid, serial.hex(),

@@ -144,7 +144,8 @@ class Signer:
 
 
 ALLOW = {"configured": True, "error": "", "decision": "allow", "labels": {"neutral": 0.9}}
-NO_WORKS = {"configured": True, "error": "", "unchecked": ["embedding"], "matches": []}
+NO_WORKS = {"configured": True, "error": "", "unchecked": ["embedding"], "matches": [],
+            "frame_hashes": []}
 
 
 @dataclass
@@ -202,7 +203,7 @@ def test_an_allowed_request_is_rendered_scanned_watermarked_and_published(rig: R
     assert published.endswith(b"|c2pa=" + str(generation_id).encode())
     rules = {r["code"]: r["outcome"] for r in g.findings["post_rules"]}
     assert rules == {"FACE-CONSENTED": "pass", "FACE-NOT-OTHERS": "pass",
-                     "WORK-VISUAL": "pass", "SAFETY": "pass"}
+                     "WORK-VISUAL": "pass", "SAFETY": "pass", "STAYDOWN": "pass"}
     # the generator got the cameo's reference face, the face scan her template
     assert [c.owner_id for c in rig.ports.generator.requests[0].cameos] == [rig.friend.id]
     assert list(rig.ports.faces.seen_cameos[0]) == [str(identity_id(UUID(rig.friend.id)))]
