@@ -31,6 +31,7 @@ from api.controllers.review import MyCasesController, ReviewController, ReviewDe
 from api.controllers.review_config import ReviewConfigController
 from api.controllers.rights import GrantController, RightsHolderController, WorkController
 from api.controllers.takedowns import (
+    CounterNoticeController,
     HashBankController,
     TakedownAdminController,
     TakedownController,
@@ -51,7 +52,7 @@ CONTROLLERS: list[Any] = [
     ReportController, AdminController,
     FeedController, LikeController, ProvenanceController,
     TakedownController, TakedownReviewController, TakedownAdminController,
-    HashBankController,
+    HashBankController, CounterNoticeController,
 ]
 
 

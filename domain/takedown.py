@@ -40,6 +40,11 @@ class RequestState(StrEnum):
 OPEN_STATES = (RequestState.FILED, RequestState.VALIDATED)
 
 
+class AlreadyContestedError(DomainError):
+    code = "already-contested"
+    status = 409
+
+
 class ProofSpentError(DomainError):
     """The proof of work was already used for another request."""
 
@@ -106,6 +111,8 @@ class TakedownRequest(ConsentryAggregate):
         self.removal_seconds: float | None = None
         self.notices: list[dict[str, Any]] = []
         self.outcome = ""
+        # counter-notices: generation id -> {"case_id", "statement", "decision"}
+        self.contests: dict[UUID, dict[str, Any]] = {}
 
     @classmethod
     def file(cls, actor: Actor, reference: str, token: str, generation_id: UUID,
@@ -181,7 +188,58 @@ class TakedownRequest(ConsentryAggregate):
             r.state = RequestState.CLOSED
             r.outcome = self.outcome
 
+    class Contested(ConsentryAggregate.Event):
+        """A counter-notice: the author of a removed video contests it (once)."""
+
+        generation_id: UUID
+        statement: str
+        case_id: UUID
+
+        def apply(self, r: TakedownRequest) -> None:
+            r.contests = {**r.contests, self.generation_id: {
+                "case_id": self.case_id, "statement": self.statement, "decision": ""}}
+            r.notices.append({"at": self.timestamp, "text": (
+                "The author of a removed video sent a counter-notice; a reviewer other "
+                "than the one who removed it will decide.")})
+
+    class ContestDecided(ConsentryAggregate.Event):
+        generation_id: UUID
+        reinstated: bool
+        reasons: str
+
+        def apply(self, r: TakedownRequest) -> None:
+            r.contests = {**r.contests, self.generation_id: {
+                **r.contests[self.generation_id],
+                "decision": "reinstated" if self.reinstated else "upheld"}}
+            r.notices.append({"at": self.timestamp, "text": (
+                "After a counter-notice, a removed video was reinstated: " + self.reasons
+                if self.reinstated else "The counter-notice was not accepted; the video "
+                "stays removed.")})
+
     # -- commands --------------------------------------------------------------------
+    def contest(self, actor: Actor, generation_id: UUID, statement: str,
+                case_id: UUID) -> None:
+        self._require(self.outcome == "removed" and generation_id in self.removed,
+                      "only a video this request removed can be contested")
+        if generation_id in self.contests:
+            raise AlreadyContestedError("a removal is contested once")
+        if len(statement.strip()) < 20:
+            raise ValidationError("a counter-notice states why (at least 20 characters)",
+                                  field="statement")
+        self._emit(self.Contested, actor, generation_id=generation_id,
+                   statement=statement.strip()[:4000], case_id=case_id)
+
+    def decide_contest(self, actor: Actor, generation_id: UUID, reinstated: bool,
+                       reasons: str) -> None:
+        contest = self.contests.get(generation_id)
+        self._require(contest is not None and not contest["decision"],
+                      "no open counter-notice for this video")
+        if actor.id == self.decided_by:
+            raise PermissionDeniedError("a counter-notice is decided by a reviewer other "
+                                        "than the one who validated the request")
+        self._emit(self.ContestDecided, actor, generation_id=generation_id,
+                   reinstated=reinstated, reasons=reasons.strip()[:2000])
+
     def escalate(self, actor: Actor, reason: str) -> None:
         self._require(self.state in OPEN_STATES and not self.escalated,
                       "only an open request not yet escalated escalates")

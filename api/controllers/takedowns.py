@@ -29,6 +29,9 @@ from api.schemas.takedowns import (
     BankEntryOut,
     BankSwitchIn,
     ChallengeOut,
+    CounterNoticeDecisionIn,
+    CounterNoticeIn,
+    CounterNoticeOut,
     EscalatedOut,
     TakedownDecidedOut,
     TakedownDecisionIn,
@@ -124,6 +127,42 @@ class TakedownReviewController(AuthenticatedController):
         result = await command(request, app.decide_takedown, actor, reference, data.valid,
                                data.policy_code, data.reasons, key=idempotency_key)
         return TakedownDecidedOut(state=result["state"], removed=result["removed"])
+
+
+    @post("/{reference:str}/counter-notices/{generation_id:uuid}/decision",
+          operation_id="decideCounterNotice", status_code=200)
+    async def decide_counter_notice(self, request: Req, actor: ActorDep,
+                                    reference: FromPath[str], generation_id: FromPath[UUID],
+                                    data: JSONBody[CounterNoticeDecisionIn],
+                                    idempotency_key: IdempotencyKey = None
+                                    ) -> TakedownDecidedOut:
+        """Decides a counter-notice: a reviewer other than the one who validated the
+        request, holding its case. Reinstating checks the video against consent as it is
+        now first, and disables its hash bank entry."""
+        require(actor, Role.REVIEWER, Role.ADMIN)
+        app = container(request).app
+        result = await command(request, app.decide_counter_notice, actor, reference,
+                               generation_id, data.reinstate, data.policy_code, data.reasons,
+                               key=idempotency_key)
+        return TakedownDecidedOut(state=result["state"], removed=[])
+
+
+class CounterNoticeController(AuthenticatedController):
+    path = "/generations"
+    tags = ["takedowns"]
+
+    @post("/{generation_id:uuid}/counter-notice", operation_id="fileCounterNotice",
+          status_code=201)
+    async def counter_notice(self, request: Req, actor: ActorDep,
+                             generation_id: FromPath[UUID], data: JSONBody[CounterNoticeIn],
+                             idempotency_key: IdempotencyKey = None) -> CounterNoticeOut:
+        """The author of a video removed for a takedown request contests the removal, once;
+        the requester is told on their status page."""
+        require(actor, Role.MEMBER)
+        app = container(request).app
+        result = await command(request, app.file_counter_notice, actor, generation_id,
+                               data.statement, key=idempotency_key)
+        return CounterNoticeOut(case_id=result["case_id"], reference=result["reference"])
 
 
 class TakedownAdminController(AuthenticatedController):

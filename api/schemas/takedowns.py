@@ -128,3 +128,23 @@ class BankEntryOut(msgspec.Struct):
 
 class BankSwitchIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class CounterNoticeIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Why the removal was a mistake (the author's statement, shown to the reviewer)."""
+
+    statement: Annotated[str, msgspec.Meta(min_length=20, max_length=4000)]
+
+
+class CounterNoticeOut(msgspec.Struct):
+    case_id: str
+    reference: str
+
+
+class CounterNoticeDecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+    """`reinstate`: the video comes back (approved under `policy_code`, OK-1) if consent
+    still allows it; else the removal stands (under the removal's policy code)."""
+
+    reinstate: bool
+    policy_code: PolicyCode
+    reasons: Annotated[str, msgspec.Meta(max_length=2000)] = ""

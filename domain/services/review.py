@@ -197,10 +197,15 @@ class ReviewCommands(GenerationCommands):
 
     def appeal_case(self, actor: Actor, case_id: UUID, text: str, key: str | None = None
                     ) -> str:
-        return self._case_command(
-            "appeal_case", actor, case_id, key, {"t": text},
-            lambda c: c.appeal(actor, text, self.review_config().appeals_queue) or [],
-            roles=(Role.MEMBER,))
+        def act(case: ReviewCase) -> list[Any]:
+            if case.evidence.get("takedown_request"):
+                raise ValidationError("a removal for a takedown request is contested with a "
+                                      "counter-notice: POST /generations/{id}/counter-notice")
+            case.appeal(actor, text, self.review_config().appeals_queue)
+            return []
+
+        return self._case_command("appeal_case", actor, case_id, key, {"t": text}, act,
+                                  roles=(Role.MEMBER,))
 
     def decide_appeal(self, actor: Actor, case_id: UUID, decision: str, policy_code: str,
                       key: str | None = None) -> str:

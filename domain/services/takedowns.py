@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from domain.actors import SYSTEM, Actor, Role
-from domain.errors import NotFoundError
+from domain.errors import InvalidTransitionError, NotFoundError
 from domain.faces import MatchDecision
 from domain.generation import Generation, State
 from domain.hash_bank import LOCAL_SOURCE, BankEntry, entry_id
@@ -219,6 +219,73 @@ class TakedownCommands(ReviewCommands):
             generation.link_case(actor, case.id)
             others += [case, generation]
         return removed, others
+
+    def file_counter_notice(self, actor: Actor, generation_id: UUID, statement: str,
+                            key: str | None = None) -> dict[str, Any]:
+        """The author of a video removed for a takedown contests it, once: a case in the
+        takedowns queue that a reviewer other than the one who validated the request
+        decides."""
+        require_role(actor, Role.MEMBER)
+
+        def body() -> tuple[dict[str, Any], list[Any]]:
+            generation = self.get(Generation, generation_id)
+            reference = generation.takedown_cause.get("request", "")
+            if generation.requester_id != UUID(actor.id) or not reference \
+                    or generation.state != State.TAKEN_DOWN:
+                raise NotFoundError("no video of yours removed for a takedown request",
+                                    id=str(generation_id))
+            request = self.get(TakedownRequest, request_id(reference))
+            case = self.open_case(
+                actor, "generation", generation.id, generation.requester_id,
+                f"counter-notice to {reference}",
+                {"takedown_request": reference, "counter_notice": statement[:4000],
+                 "removed_by": request.decided_by or "", "category": request.category,
+                 "requester_statement": request.statement}, "urgent", ("takedown",))
+            request.contest(actor, generation.id, statement, case.id)
+            generation.link_case(actor, case.id)
+            return {"case_id": str(case.id), "reference": reference}, \
+                [request, case, generation]
+
+        return dict(self.run("file_counter_notice", actor, key,
+                             {"g": generation_id, "s": statement}, body))
+
+    def decide_counter_notice(self, actor: Actor, reference: str, generation_id: UUID,
+                              reinstate: bool, policy_code: str, reasons: str = "",
+                              key: str | None = None) -> dict[str, Any]:
+        """A reviewer other than the validating one, holding the counter-notice's case,
+        reinstates the video (after checking it against consent as it is now, and
+        disabling its bank entry) or upholds the removal."""
+        require_role(actor, Role.REVIEWER, Role.ADMIN)
+
+        def body() -> tuple[dict[str, Any], list[Any]]:
+            request = self.get(TakedownRequest, request_id(reference), "takedown request")
+            contest = request.contests.get(generation_id)
+            if contest is None:
+                raise NotFoundError("no counter-notice for this video", id=str(generation_id))
+            case = self.get(ReviewCase, contest["case_id"], "case")
+            self.check_case_access(actor, case)
+            decision = "approve" if reinstate else "remove"
+            self._decision_policy(actor, case, decision, policy_code)
+            request.decide_contest(actor, generation_id, reinstate, reasons)
+            case.decide(actor, decision, policy_code, self.clock())
+            changed: list[Any] = [request, case]
+            if reinstate:
+                generation = self.get(Generation, generation_id)
+                failures = self.consent_now(generation).failures
+                if failures:
+                    raise InvalidTransitionError(
+                        "consent this video relied on was withdrawn since it was removed; "
+                        "it cannot be reinstated", rules=list(failures))
+                generation.restore(actor, case.id)
+                entry = self.find(BankEntry, entry_id(LOCAL_SOURCE, str(generation_id)))
+                if entry is not None and entry.enabled:
+                    entry.disable(actor, f"reinstated on a counter-notice to {reference}")
+                changed += [generation, entry]
+            return {"state": "reinstated" if reinstate else "upheld"}, changed
+
+        return dict(self.run("decide_counter_notice", actor, key,
+                             {"t": reference, "g": generation_id, "r": reinstate,
+                              "p": policy_code}, body))
 
     def escalate_due_takedowns(self, actor: Actor = SYSTEM) -> list[str]:
         """Escalates every open request within `takedown_escalate_before` of its deadline

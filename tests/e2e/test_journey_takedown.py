@@ -183,3 +183,41 @@ async def test_copies_leave_with_the_original_and_the_same_content_stays_down(ap
             False, filed["reference"], "removed in error")
     allowed = await scanned(api, other, "an astronaut waving, a third time", copy)
     assert "STAYDOWN" not in allowed["rule_codes"], allowed
+
+
+async def test_the_author_contests_once_and_another_reviewer_reinstates(api: Api):
+    _, author = await api.member("author")
+    gid = await publish_frames(api, author, "my own holiday video", remix_frames(seed=11))
+    filed = await file_request(api, gid, category="likeness")
+    rita, otto = await reviewer(api, "rita"), await reviewer(api, "otto")
+    case = await takedown_case(api, rita, gid)
+    await api.call("POST", f"/review/cases/{case['id']}/claim", rita)
+    await api.call("POST", f"/review/takedown-requests/{filed['reference']}/decision", rita,
+                   json={"valid": True, "policy_code": "LIKENESS-1"})
+    refused = await api.call("POST", f"/review/cases/{case['id']}/appeal", author, expect=422,
+                             json={"text": "this is me"})
+    assert "counter-notice" in refused["detail"]
+
+    statement = {"statement": "This is my own face; I made this video of myself."}
+    contested = await api.call("POST", f"/generations/{gid}/counter-notice", author,
+                               expect=201, json=statement)
+    again = await api.call("POST", f"/generations/{gid}/counter-notice", author,
+                           expect=409, json=statement)
+    assert again["code"] == "already-contested"
+    assert "counter-notice" in (await status(api, filed))["notices"][-1]["text"]
+
+    decide = f"/review/takedown-requests/{filed['reference']}/counter-notices/{gid}/decision"
+    reinstate = {"reinstate": True, "policy_code": "OK-1", "reasons": "it is the author"}
+    await api.call("POST", f"/review/cases/{contested['case_id']}/claim", rita)
+    await api.call("POST", decide, rita, expect=403, json=reinstate)  # not the validator
+    await api.call("POST", f"/review/cases/{contested['case_id']}/release", rita)
+    await api.call("POST", f"/review/cases/{contested['case_id']}/claim", otto)
+    assert (await api.call("POST", decide, otto, json=reinstate))["state"] == "reinstated"
+
+    assert (await api.call("GET", f"/generations/{gid}", author))["state"] == "published"
+    _, viewer = await api.member("viewer")
+    assert gid in await feed_ids(api, viewer)
+    assert "reinstated" in (await status(api, filed))["notices"][-1]["text"]
+    # its bank entry was disabled with it: the same content may be made again
+    remade = await scanned(api, author, "my holiday, again", remix_frames(seed=11))
+    assert "STAYDOWN" not in remade["rule_codes"], remade

@@ -1,0 +1,53 @@
+"""Takedown commands on the application (in-memory store): a reinstatement on a
+counter-notice is checked against consent as it is now."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import UUID
+
+import pytest
+
+from adapters.bootstrap import Container, bootstrap
+from adapters.settings import Settings
+from domain.actors import Actor, Role
+from domain.errors import InvalidTransitionError
+from domain.generation import Generation
+from domain.takedown import TakedownRequest, request_id
+from tests.fakes import FakeClock, World
+
+pytestmark = pytest.mark.unit
+FIRST, SECOND = Actor("rev-1", Role.REVIEWER), Actor("rev-2", Role.REVIEWER)
+PUBLIC = Actor("public:1", Role.PUBLIC)
+
+
+@pytest.fixture
+def container() -> Iterator[Container]:
+    c = bootstrap(Settings(store="memory"), clock=FakeClock())
+    yield c
+    c.close()
+
+
+def test_a_video_whose_cameo_consent_went_while_it_was_down_is_not_reinstated(
+        container: Container):
+    app, world = container.app, World(container.app)
+    author, friend = world.member(), world.member(cameo="everyone")
+    gid = UUID(app.request_generation(author, "a beach", (UUID(friend.id),), 5)
+               ["generation_id"])
+    world.publish(gid)
+    filed = app.file_takedown(PUBLIC, "nonce-1", gid, "id", "likeness", "depicted_person",
+                              "This shows me and I never agreed to it.", "Jane Roe",
+                              {"email": "jane@example.org"})
+    request = app.get(TakedownRequest, request_id(filed["reference"]))
+    app.claim_case(FIRST, request.case_id)
+    app.decide_takedown(FIRST, filed["reference"], True, "LIKENESS-1")
+    contested = app.file_counter_notice(author, gid, "My friend agreed to appear in it.")
+    app.disable_cameo(friend)  # while it is down
+
+    app.claim_case(SECOND, UUID(contested["case_id"]))
+    with pytest.raises(InvalidTransitionError):
+        app.decide_counter_notice(SECOND, filed["reference"], gid, True, "OK-1")
+    assert app.get(Generation, gid).state == "taken_down"
+    # upholding it is still possible
+    assert app.decide_counter_notice(SECOND, filed["reference"], gid, False,
+                                     "LIKENESS-1")["state"] == "upheld"
