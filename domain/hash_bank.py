@@ -105,6 +105,41 @@ class BankEntry(ConsentryAggregate):
         self._emit(self.Enabled, actor, reason=reason.strip()[:500])
 
 
+def source_id(source: str) -> UUID:
+    return uuid5(_NAMESPACE, f"source:{source}")
+
+
+class BankSource(ConsentryAggregate):
+    """Another platform's bank whose signals were imported. Its entries act without a
+    person only while the operator marks it trusted (local entries always act)."""
+
+    class Registered(ConsentryAggregate.Created):
+        name: str
+
+    def __init__(self, name: str, **kwargs: Any) -> None:
+        self.name = name
+        self.trusted = False
+
+    @classmethod
+    def register(cls, actor: Actor, name: str) -> BankSource:
+        name = name.strip()
+        if not name or name == LOCAL_SOURCE or len(name) > 100:
+            raise ValidationError("a source is named (1-100 characters, not `local`)")
+        return cls._create(cls.Registered, id=source_id(name), actor_id=actor.id,
+                           actor_role=str(actor.role), name=name)
+
+    class TrustSet(ConsentryAggregate.Event):
+        trusted: bool
+        reason: str
+
+        def apply(self, s: BankSource) -> None:
+            s.trusted = self.trusted
+
+    def set_trust(self, actor: Actor, trusted: bool, reason: str) -> None:
+        if trusted != self.trusted:
+            self._emit(self.TrustSet, actor, trusted=trusted, reason=reason[:500])
+
+
 @dataclass(frozen=True)
 class HashMatch:
     """One entry (a bank entry, or a published generation) whose frames came within the

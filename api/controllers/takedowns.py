@@ -10,10 +10,11 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post, put
 from litestar.concurrency import sync_to_thread
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from adapters.hma_format import format_signals, parse_signals
 from api.deps import (
     ActorDep,
     AuthenticatedController,
@@ -33,12 +34,15 @@ from api.schemas.takedowns import (
     CounterNoticeIn,
     CounterNoticeOut,
     EscalatedOut,
+    ImportedOut,
     TakedownDecidedOut,
     TakedownDecisionIn,
     TakedownFiledOut,
     TakedownIn,
     TakedownStatsOut,
     TakedownStatusOut,
+    TrustIn,
+    TrustOut,
 )
 from domain.actors import Actor, Role
 from domain.errors import ValidationError
@@ -187,9 +191,60 @@ class TakedownAdminController(AuthenticatedController):
         return EscalatedOut(await command(request, app.escalate_due_takedowns, actor))
 
 
+Source = Annotated[str, QueryParameter(name="source", min_length=1, max_length=100,
+                                       description="The bank: `local` (removed here) or "
+                                                   "an imported source's name.")]
+MAX_IMPORT_BYTES = 8 * 1024 * 1024  # about 110,000 signals a request
+
+
 class HashBankController(AuthenticatedController):
     path = "/admin/hash-bank"
     tags = ["admin", "takedowns"]
+
+    @get("/export", operation_id="exportHashBank", media_type="text/plain")
+    async def export(self, request: Req, actor: ActorDep, source: Source = "local"
+                     ) -> Response[str]:
+        """The enabled entries' PDQ hashes in HMA's signal file format (`pdq <hex>` a
+        line), for an HMA instance's file exchange or its bank API."""
+        require(actor, Role.ADMIN)
+        app = container(request).app
+        hashes = await sync_to_thread(app.export_bank, actor, source)
+        return Response(format_signals(hashes), media_type="text/plain")
+
+    @post("/import", operation_id="importHashBank", status_code=200,
+          request_max_body_size=MAX_IMPORT_BYTES)
+    async def import_signals(self, request: Req, actor: ActorDep, source: Source,
+                             reason: Annotated[str, QueryParameter(
+                                 name="reason", max_length=200)] = "",
+                             idempotency_key: IdempotencyKey = None) -> ImportedOut:
+        """Loads an HMA signal file (Content-Type text/plain; `pdq <hex>` or a bare hash a
+        line; other signal types are skipped) as entries of `source`. They never act
+        without review until the source is marked trusted
+        (`PUT /admin/hash-bank/sources/{source}`)."""
+        require(actor, Role.ADMIN)
+        try:
+            text = (await request.body()).decode()
+        except UnicodeDecodeError:
+            raise ValidationError("the signal file is not UTF-8 text") from None
+        signals, skipped = parse_signals(text)
+        app = container(request).app
+        result = await command(request, app.import_bank, actor, source, signals, reason,
+                               key=idempotency_key)
+        return ImportedOut(source=result["source"], imported=result["imported"],
+                           already=result["already"], skipped=skipped,
+                           trusted=result["trusted"])
+
+    @put("/sources/{source:str}", operation_id="setBankSourceTrust", status_code=200)
+    async def trust(self, request: Req, actor: ActorDep, source: FromPath[str],
+                    data: JSONBody[TrustIn],
+                    idempotency_key: IdempotencyKey = None) -> TrustOut:
+        """Marks an imported source trusted (its matches reject without a person) or not
+        (they go to review)."""
+        require(actor, Role.ADMIN)
+        app = container(request).app
+        result = await command(request, app.trust_bank_source, actor, source, data.trusted,
+                               data.reason, key=idempotency_key)
+        return TrustOut(**result)
 
     @get("/{entry_id:uuid}", operation_id="getBankEntry")
     async def entry(self, request: Req, actor: ActorDep, entry_id: FromPath[UUID]

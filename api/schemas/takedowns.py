@@ -148,3 +148,21 @@ class CounterNoticeDecisionIn(msgspec.Struct, forbid_unknown_fields=True):
     reinstate: bool
     policy_code: PolicyCode
     reasons: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class ImportedOut(msgspec.Struct):
+    source: str
+    imported: int
+    already: int
+    skipped: int  # lines of other signal types
+    trusted: bool
+
+
+class TrustIn(msgspec.Struct, forbid_unknown_fields=True):
+    trusted: bool
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class TrustOut(msgspec.Struct):
+    source: str
+    trusted: bool

@@ -26,7 +26,7 @@ from domain.gate.post_rules import CONSENT_STILL_VALID, evaluate_post
 from domain.gate.rules import FAIL, PASS, REVIEW, RuleResult, work_licence_check
 from domain.generation import Generation, State
 from domain.grant import Grant
-from domain.hash_bank import BankEntry, FrameHashIndex
+from domain.hash_bank import LOCAL_SOURCE, BankEntry, BankSource, FrameHashIndex, source_id
 from domain.identity import Identity
 from domain.ids import cameo_id, identity_id
 from domain.member import Member
@@ -312,12 +312,20 @@ class GenerationCommands(RightsCommands):
             if entry is None or not entry.enabled:
                 continue
             matches.append({"entry_id": str(entry.id), "decision": str(match.decision),
-                            "trusted": entry.trusted, "source": entry.source,
+                            "trusted": self.source_trusted(entry.source),
+                            "source": entry.source,
                             "reason": entry.reason, "request": entry.request,
                             "frames_matched": match.frames_matched,
                             "frames_near": match.frames_near, "distance": match.distance})
         return {"configured": True, "error": "", "frames": len(frame_hashes),
                 "matches": matches}
+
+    def source_trusted(self, source: str) -> bool:
+        """Local bank entries act; an imported one only while its source is trusted."""
+        if source == LOCAL_SOURCE:
+            return True
+        found = self.find(BankSource, source_id(source))
+        return found is not None and found.trusted
 
     def record_scan(self, actor: Actor, generation_id: UUID, findings: dict[str, Any],
                     evidence_frames: tuple[str, ...] = (), key: str | None = None

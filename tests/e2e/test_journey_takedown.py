@@ -221,3 +221,52 @@ async def test_the_author_contests_once_and_another_reviewer_reinstates(api: Api
     # its bank entry was disabled with it: the same content may be made again
     remade = await scanned(api, author, "my holiday, again", remix_frames(seed=11))
     assert "STAYDOWN" not in remade["rule_codes"], remade
+
+
+async def test_the_bank_goes_to_hma_and_back_and_an_untrusted_import_only_reviews(api: Api):
+    _, author = await api.member("author")
+    video = remix_frames(seed=21)
+    gid = await publish_frames(api, author, "a clip", video)
+    filed = await file_request(api, gid)
+    rita = await reviewer(api)
+    case = await takedown_case(api, rita, gid)
+    await api.call("POST", f"/review/cases/{case['id']}/claim", rita)
+    await api.call("POST", f"/review/takedown-requests/{filed['reference']}/decision", rita,
+                   json={"valid": True, "policy_code": "NCII-1"})
+
+    exported = await api.client.get("/admin/hash-bank/export", headers=api.auth(api.admin))
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith(
+        "text/plain")
+    lines = exported.text.splitlines()
+    assert lines and all(line.startswith("pdq ") and len(line) == 68 for line in lines)
+
+    # Another platform's bank: the local entry is disabled here, the same signals come
+    # back under the partner's name (plus a line of a signal type we do not use).
+    [match] = (await lookup(api, video))["bank"]["matches"]
+    await api.call("POST", f"/admin/hash-bank/{match['entry_id']}/disable", api.admin,
+                   json={"reason": "testing the exchange"})
+    imported = await api.call(
+        "POST", "/admin/hash-bank/import", api.admin, params={"source": "partner-hma"},
+        content=exported.text + "md5 d41d8cd98f00b204e9800998ecf8427e\n",
+        headers={"content-type": "text/plain"})
+    assert (imported["imported"], imported["skipped"], imported["trusted"]) == (
+        len(lines), 1, False)
+    again = await api.call("POST", "/admin/hash-bank/import", api.admin,
+                           params={"source": "partner-hma"}, content=exported.text,
+                           headers={"content-type": "text/plain"})
+    assert (again["imported"], again["already"]) == (0, len(lines))
+    exported_back = await api.client.get("/admin/hash-bank/export",
+                                         params={"source": "partner-hma"},
+                                         headers=api.auth(api.admin))
+    assert sorted(exported_back.text.splitlines()) == sorted(lines)
+
+    # untrusted: the same content is held for a person, not rejected
+    held = await scanned(api, author, "the clip again", video)
+    assert held["state"] == "held", held
+    queue = await api.call("GET", "/review/cases", api.admin)
+    [hold] = [c for c in queue["items"] if c["subject_id"] == held["id"]]
+    assert (hold["reason"], hold["queue"]) == ("STAYDOWN", "takedowns"), hold
+    await api.call("PUT", "/admin/hash-bank/sources/partner-hma", api.admin,
+                   json={"trusted": True, "reason": "audited partner"})
+    rejected = await scanned(api, author, "the clip, once more", video)
+    assert rejected["state"] == "rejected" and "STAYDOWN" in rejected["rule_codes"], rejected
