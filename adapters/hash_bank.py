@@ -74,6 +74,10 @@ class FollowedFrameIndex:
         self.follower.catch_up()
         return self.index.matches(frame_hashes)
 
+    def showing(self, hashes: Sequence[str]) -> list[HashMatch]:
+        self.follower.catch_up()
+        return self.index.showing(hashes)
+
 
 def build_frame_indexes(app: Any) -> tuple[FollowedFrameIndex, FollowedFrameIndex]:
     """(the hash bank, the published videos' frames), caught up once."""

@@ -98,14 +98,15 @@ class RevocationProcess:
 
     async def tick(self) -> None:
         """Called by the runner between rounds: now and then, expires grants, destroys the
-        keys of secrets past their replay window and escalates takedown requests near
-        their deadline."""
+        keys of secrets past their replay window, escalates takedown requests near
+        their deadline and runs the retroactive scans new works call for."""
         if time.monotonic() >= self._next_expiry:
             self._next_expiry = time.monotonic() + self.expiry_interval
             await self.run_in_thread(self.expire_due_grants, self.app.clock())
             if getattr(self.app, "secrets", None) is not None:
                 await self.run_in_thread(self.app.secrets.sweep)
             await self.run_in_thread(self.app.escalate_due_takedowns)
+            await self.run_in_thread(self.app.run_retroactive_scans)
 
     def expire_due_grants(self, now: datetime) -> list[UUID]:
         """Records `Grant.Expired` for grants past their end; the takedown follows from the

@@ -27,6 +27,7 @@ from api.controllers.identity import CameoController, IdentityController
 from api.controllers.members import MemberController, RegistrationController
 from api.controllers.provenance import ProvenanceController
 from api.controllers.reports import ReportController
+from api.controllers.retroactive import RetroactiveAdminController, RetroactiveController
 from api.controllers.review import MyCasesController, ReviewController, ReviewDeskController
 from api.controllers.review_config import ReviewConfigController
 from api.controllers.rights import GrantController, RightsHolderController, WorkController
@@ -52,7 +53,8 @@ CONTROLLERS: list[Any] = [
     ReportController, AdminController,
     FeedController, LikeController, ProvenanceController,
     TakedownController, TakedownReviewController, TakedownAdminController,
-    HashBankController, CounterNoticeController,
+    HashBankController, CounterNoticeController, RetroactiveController,
+    RetroactiveAdminController,
 ]
 
 

@@ -159,3 +159,8 @@ class FrameHashIndex(Protocol):
     def matches(self, frame_hashes: Sequence[str]) -> list[HashMatch]:
         """Matches of a clip given as its usable frames' hashes, in frame order."""
         ...
+
+    def showing(self, hashes: Sequence[str]) -> list[HashMatch]:
+        """The other way round: entries whose own frames show one of `hashes` (a protected
+        work's reference), judged over each entry's frames."""
+        ...

@@ -11,6 +11,7 @@ from domain.aggregate import ConsentryAggregate
 from domain.errors import ValidationError
 
 WORK_KINDS = ("character", "brand", "artwork", "voice", "likeness")
+MATCH_POLICIES = ("block", "review", "track")  # the Content ID model
 MIN_ALIAS_CHARS = 3
 
 
@@ -36,6 +37,7 @@ class Work(ConsentryAggregate):
         self.references: dict[str, dict[str, Any]] = {}
         self.grant_ids: list[UUID] = []
         self.withdrawn = False
+        self.match_policy = "review"  # until the rights holder chooses (MATCH_POLICIES)
 
     @classmethod
     def register(cls, actor: Actor, rights_holder_id: UUID, title: str, kind: str,
@@ -102,6 +104,21 @@ class Work(ConsentryAggregate):
             self._emit(self.ReferenceAdded, actor, digest=digest, media_type=media_type,
                        hashes=dict(hashes or {}), embedding_ref=embedding_ref,
                        face_template=face_template, face_model_id=face_model_id)
+
+    class MatchPolicySet(ConsentryAggregate.Event):
+        """What happens when a video is found using the work after the fact: `block`
+        (taken down), `review` (a case) or `track` (listed, nothing taken down)."""
+
+        policy: str
+
+        def apply(self, work: Work) -> None:
+            work.match_policy = self.policy
+
+    def set_match_policy(self, actor: Actor, policy: str) -> None:
+        if policy not in MATCH_POLICIES:
+            raise ValidationError("unknown match policy", allowed=list(MATCH_POLICIES))
+        if policy != self.match_policy:
+            self._emit(self.MatchPolicySet, actor, policy=policy)
 
     def link_grant(self, actor: Actor, grant_id: UUID) -> None:
         self._require(not self.withdrawn, "work was withdrawn")

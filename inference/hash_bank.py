@@ -114,6 +114,7 @@ class PdqMultiIndex:
         self._keys: list[UUID] = []
         self._number: dict[UUID, int] = {}
         self._active = np.zeros(0, bool)
+        self._counts: list[int] = []  # hashes per key number
         self._tables = _NO_TABLES
         self._owner = np.zeros(0, np.uint32)  # key number of every hash in the tables
         self._tail: list[tuple[int, np.ndarray]] = []  # (key number, (n, 4) words)
@@ -135,8 +136,10 @@ class PdqMultiIndex:
             if number is None:
                 number = self._number[key] = len(self._keys)
                 self._keys.append(key)
+                self._counts.append(0)
                 self._active = np.append(self._active, active)
             self._active[number] = active
+            self._counts[number] += len(words)
             if len(words):
                 self._tail.append((number, words))
                 self._tail_snapshot = None
@@ -152,6 +155,8 @@ class PdqMultiIndex:
                 if number is None:
                     number = self._number[key] = len(self._keys)
                     self._keys.append(key)
+                    self._counts.append(0)
+                self._counts[number] += len(words)
                 self._tail.append((number, words))
             self._active = np.append(self._active, np.ones(len(self._keys) - len(self._active),
                                                            bool))
@@ -193,22 +198,47 @@ class PdqMultiIndex:
         """(query row, key number, distance) of every active hash within `radius` of a
         query (see the module's note for which ones are certain to be found), and the keys
         by number."""
+        rows, numbers, distance, keys, _ = self._search(hexes, radius)
+        return rows, numbers, distance, keys
+
+    def _search(self, hexes: Sequence[str], radius: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[UUID], np.ndarray]:
         tables, owner, tail, tail_owner, active, keys = self._snapshot()
         queries = words_of(hexes) if hexes else np.zeros((0, 4), np.uint64)
         rows, ids = tables.candidates(queries, self.flips)
         distance = tables.distances(queries, rows, ids)
         near = distance <= radius
-        rows, found, distance = rows[near], owner[ids[near]], distance[near]
+        rows, ids, distance = rows[near], ids[near], distance[near]
+        found = owner[ids]
         if len(tail):  # the recent additions, linearly
             t_rows = np.repeat(np.arange(len(queries)), len(tail))
             t_ids = np.tile(np.arange(len(tail)), len(queries))
             t_dist = np.bitwise_count(tail[t_ids] ^ queries[t_rows]).sum(axis=1)
             keep = t_dist <= radius
             rows = np.concatenate([rows, t_rows[keep]])
+            ids = np.concatenate([ids, t_ids[keep] + len(owner)])
             found = np.concatenate([found, tail_owner[t_ids[keep]]])
             distance = np.concatenate([distance, t_dist[keep].astype(np.uint16)])
         live = active[found] if len(found) else np.zeros(0, bool)
-        return rows[live], found[live].astype(np.intp), distance[live], keys
+        return rows[live], found[live].astype(np.intp), distance[live], keys, ids[live]
+
+    def showing(self, hexes: Sequence[str]) -> list[HashMatch]:
+        """The other way round: keys (videos) whose own frames show one of `hexes` (a
+        reference's hashes), judged the vPDQ way over each key's frames."""
+        _, numbers, distance, keys, ids = self._search(hexes, REVIEW)
+        found: list[HashMatch] = []
+        for number in np.unique(numbers):
+            mine = numbers == number
+            order = np.lexsort((distance[mine], ids[mine]))
+            hids, dist = ids[mine][order], distance[mine][order]
+            first = np.r_[True, hids[1:] != hids[:-1]]
+            best = dist[first]  # each of the key's hashes at its best
+            matched = int((best <= MATCH).sum())
+            near = int(((best > MATCH) & (best <= REVIEW)).sum())
+            frames = int(self._counts[int(number)])
+            found.append(HashMatch(keys[int(number)], self.votes.decide(matched, near, frames),
+                                   matched, near, int(best.min())))
+        return sorted(found, key=lambda m: (m.decision != MatchDecision.MATCH, m.distance))
 
     def matches(self, frame_hashes: Sequence[str]) -> list[HashMatch]:
         """One decision per key whose hashes came within the review distance of some frame:

@@ -174,14 +174,15 @@ class WorkController(AuthenticatedController):
         """A protected character, brand, artwork, voice or public figure's likeness. Its
         title and aliases are recognised in prompts at once (case, spacing, accents,
         doubled letters and letter/digit swaps folded away); without a grant, prompts
-        naming it are denied."""
+        naming it are denied. Videos published before it are checked against it
+        (`/works/{id}/retroactive-scans`); `match_policy` says what a match does."""
         require(actor, Role.RIGHTS_HOLDER)
         app = container(request).app
         likeness = parse_uuid(data.likeness_member_id, "likeness_member_id") \
             if data.likeness_member_id else None
         work_id = await command(request, app.register_work, actor, data.title, data.kind,
                                 tuple(data.aliases), data.description, likeness,
-                                key=idempotency_key)
+                                data.match_policy, key=idempotency_key)
         return WorkOut.of(await sync_to_thread(app.own_work, actor, UUID(work_id)))
 
     @get("/", operation_id="listMyWorks")

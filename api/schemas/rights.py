@@ -87,6 +87,8 @@ class WorkIn(msgspec.Struct, forbid_unknown_fields=True):
         default_factory=list)
     description: Annotated[str, msgspec.Meta(max_length=4000)] = ""
     likeness_member_id: str | None = None
+    # what a video found using it after the fact does: block, review (a case) or track
+    match_policy: Literal["block", "review", "track"] = "review"
 
 
 class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -18,11 +18,13 @@ from domain.services.core import Clock, utc_now
 from domain.services.engagement import EngagementCommands
 from domain.services.log_follower import LogFollower
 from domain.services.provenance import ProvenanceCommands
+from domain.services.retroactive import RetroactiveCommands
 from domain.services.takedowns import TakedownCommands
 from domain.services.work_names import WorkNames
 
 
-class Consentry(TakedownCommands, BankCommands, ProvenanceCommands, EngagementCommands):
+class Consentry(TakedownCommands, BankCommands, RetroactiveCommands, ProvenanceCommands,
+                EngagementCommands):
     """Persistence comes from `env` (PERSISTENCE_MODULE: popo, sqlite or postgres); the
     prompt readers are ports, passed in by the composition root. `work_names` follows the
     log into the alias index and the semantic matcher; the gate catches it up before every

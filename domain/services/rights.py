@@ -47,7 +47,7 @@ class RightsCommands(ConsentCommands):
 
     def register_work(self, actor: Actor, title: str, kind: str, aliases: tuple[str, ...],
                       description: str = "", likeness_member_id: UUID | None = None,
-                      key: str | None = None) -> str:
+                      match_policy: str = "review", key: str | None = None) -> str:
         require_role(actor, Role.RIGHTS_HOLDER)
 
         def body() -> tuple[str, list[Any]]:
@@ -67,11 +67,15 @@ class RightsCommands(ConsentCommands):
                               for r in refused])
             work = Work.register(actor, UUID(actor.id), title, kind, tuple(aliases),
                                  description, likeness_member_id)
+            work.set_match_policy(actor, match_policy)
             return str(work.id), [work]
 
         work_id: str = self.run("register_work", actor, key,
                                 {"t": title, "k": kind, "a": list(aliases), "d": description,
-                                 "l": likeness_member_id}, body)
+                                 "l": likeness_member_id,
+                                 # only when chosen: earlier keys keep their fingerprint
+                                 **({"m": match_policy} if match_policy != "review" else {})},
+                                body)
         return work_id
 
     def add_work_reference(self, actor: Actor, work_id: UUID, digest: str, media_type: str,

@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from domain.actors import SYSTEM, Actor, Role
-from domain.errors import InvalidTransitionError, NotFoundError
+from domain.errors import ConflictError, InvalidTransitionError, NotFoundError
 from domain.faces import MatchDecision
 from domain.generation import Generation, State
 from domain.hash_bank import LOCAL_SOURCE, BankEntry, entry_id
@@ -308,7 +308,10 @@ class TakedownCommands(ReviewCommands):
             if case.state in WORK_STATES:
                 case.escalate(actor, reason, now, self.review_config().senior_of(case.queue),
                               lead=True)
-            self.commit(request, case)
+            try:
+                self.commit(request, case)
+            except ConflictError:
+                continue  # a concurrent sweep (or a decision) got there first
             escalated.append(request.reference)
         return escalated
 

@@ -69,3 +69,18 @@ def test_a_clip_is_judged_by_its_frames():
     [glimpse] = index.matches([flipped(hashes[0], 10, rng), *other[1:]])
     assert (glimpse.decision, glimpse.frames_matched) == (MatchDecision.REVIEW, 1)
     assert index.matches(other) == []
+
+
+def test_videos_showing_a_reference_are_judged_over_their_own_frames():
+    rng = np.random.default_rng(10)
+    reference = random_hashes(rng, 2)
+    shows, glimpse, unrelated = uuid4(), uuid4(), uuid4()
+    index = PdqMultiIndex()
+    index.add(shows, [flipped(reference[0], 8, rng), flipped(reference[0], 12, rng),
+                      *random_hashes(rng, 2)])
+    index.add(glimpse, [flipped(reference[1], 9, rng), *random_hashes(rng, 5)])
+    index.add(unrelated, random_hashes(rng, 6))
+    found = {m.key: m for m in index.showing(reference)}
+    assert set(found) == {shows, glimpse}
+    assert (found[shows].decision, found[shows].frames_matched) == (MatchDecision.MATCH, 2)
+    assert found[glimpse].decision == MatchDecision.REVIEW

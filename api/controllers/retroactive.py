@@ -1,0 +1,102 @@
+"""Retroactive scans (domain/retroactive.py): a work's match policy, its scans' progress and
+what they found; admins run the pending scans now (the server runs them every 30 s)."""
+
+from __future__ import annotations
+
+from typing import Literal
+from uuid import UUID
+
+import msgspec
+from litestar import get, post, put
+from litestar.concurrency import sync_to_thread
+from litestar.params import FromPath, JSONBody
+
+from api.deps import (
+    ActorDep,
+    AuthenticatedController,
+    IdempotencyKey,
+    Req,
+    command,
+    container,
+    require,
+)
+from domain.actors import Role
+
+
+class MatchPolicyIn(msgspec.Struct, forbid_unknown_fields=True):
+    """`block`: a video found using the work after the fact is taken down; `review`: a
+    case; `track`: listed on the scan, nothing taken down."""
+
+    policy: Literal["block", "review", "track"]
+
+
+class MatchPolicyOut(msgspec.Struct):
+    policy: str
+
+
+class RetroMatchOut(msgspec.Struct):
+    generation_id: str
+    method: str  # alias | fuzzy (the prompt) | frames
+    decision: str  # match | review
+    action: str  # block | review | track
+
+
+class RetroScanOut(msgspec.Struct):
+    """A scan's progress: `checked` of `total` published videos (as counted when it
+    started), what it matched and did; `finished` once every video was checked."""
+
+    id: str
+    work_id: str
+    trigger: str
+    total: int
+    checked: int
+    finished: bool
+    matched: int
+    blocked: int
+    reviewed: int
+    tracked: int
+    matches: list[RetroMatchOut]
+
+
+class RetroScansOut(msgspec.Struct):
+    items: list[RetroScanOut]
+
+
+class RetroactiveController(AuthenticatedController):
+    path = "/works"
+    tags = ["works"]
+
+    @put("/{work_id:uuid}/match-policy", operation_id="setMatchPolicy", status_code=200)
+    async def policy(self, request: Req, actor: ActorDep, work_id: FromPath[UUID],
+                     data: JSONBody[MatchPolicyIn],
+                     idempotency_key: IdempotencyKey = None) -> MatchPolicyOut:
+        """What a match found after the fact does (default `review`)."""
+        require(actor, Role.RIGHTS_HOLDER)
+        app = container(request).app
+        return MatchPolicyOut(await command(request, app.set_match_policy, actor, work_id,
+                                            data.policy, key=idempotency_key))
+
+    @get("/{work_id:uuid}/retroactive-scans", operation_id="listRetroactiveScans")
+    async def scans(self, request: Req, actor: ActorDep, work_id: FromPath[UUID]
+                    ) -> RetroScansOut:
+        """The scans of the videos published before the work (or a reference) was added."""
+        require(actor, Role.RIGHTS_HOLDER, Role.ADMIN)
+        app = container(request).app
+        found = await sync_to_thread(app.retroactive_scans, actor, work_id)
+        return RetroScansOut(msgspec.convert(found, list[RetroScanOut]))
+
+
+class RetroactiveAdminController(AuthenticatedController):
+    path = "/admin/retroactive-scans"
+    tags = ["admin", "works"]
+
+    @post("/run", operation_id="runRetroactiveScans", status_code=200)
+    async def run(self, request: Req, actor: ActorDep,
+                  idempotency_key: IdempotencyKey = None) -> RetroScansOut:
+        """Starts the scans new works and references call for and runs the unfinished
+        ones to their end now. Running again resumes or finds nothing to do, so an
+        Idempotency-Key is accepted and has nothing to do."""
+        require(actor, Role.ADMIN)
+        app = container(request).app
+        found = await command(request, app.run_retroactive_scans, actor)
+        return RetroScansOut(msgspec.convert(found, list[RetroScanOut]))
