@@ -12,9 +12,10 @@ faiss was measured first (it is a dependency): `IndexBinaryFlat` is the linear s
 for a 20-frame clip against 10^6 on one core), and `IndexBinaryMultiHash` kept 335 bytes a
 hash and answered slower than this table at nflip=1; see docs/takedowns.md.
 
-Memory: 32 bytes of hash, 16 x 4 bytes of table entries and 16 x 65,537 x 4 bytes of
-offsets (4 MB in all): about 100 bytes a hash at 10^6. New hashes go to a small tail that
-is scanned linearly and merged into the tables once it grows (`merge_at`)."""
+Memory: 32 bytes of hash, 16 table entries of 3 bytes (4 beyond 2^24 hashes), a key per run
+of one key's hashes, and 16 x 65,537 x 4 bytes of offsets (4 MB in all): about 85 bytes a
+hash at 10^6. New hashes go to a small tail that is scanned linearly and merged into the
+tables once it grows (`merge_at`)."""
 
 from __future__ import annotations
 
@@ -52,16 +53,24 @@ def _flips(nflip: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Tables:
-    codes: np.ndarray  # (N, 4) uint64
-    columns: np.ndarray  # (4, N) uint64: the same, word by word (for the verification)
-    order: np.ndarray  # (16 * N,) uint32: per chunk, hash numbers by chunk value
-    offsets: np.ndarray  # (16 * 65537,) int64 into order, per chunk
+    columns: np.ndarray  # (4, N) uint64: the hashes word by word (for the verification)
+    # per chunk, hash numbers by chunk value: 3 bytes each (uint8, padded) up to 2^24
+    # hashes, else uint32
+    order: np.ndarray
+    offsets: np.ndarray  # (16 * 65537,) uint32: where each chunk value starts in order
+    run_starts: np.ndarray  # (R,) first hash number of each run of one key's hashes
+    run_keys: np.ndarray  # (R,) uint32 key number of each run
+
+    @property
+    def size(self) -> int:
+        return int(self.columns.shape[1])
 
     @classmethod
-    def build(cls, codes: np.ndarray) -> _Tables:
+    def build(cls, codes: np.ndarray, run_starts: np.ndarray, run_keys: np.ndarray
+              ) -> _Tables:
         n = len(codes)
         chunks = codes.view(np.uint16).reshape(n, CHUNKS)
-        order = np.empty(CHUNKS * n, np.uint32)
+        order = np.empty(CHUNKS * n, "<u4")
         offsets = np.empty(CHUNKS * (CHUNK_VALUES + 1), np.int64)
         for c in range(CHUNKS):
             column = chunks[:, c]
@@ -71,24 +80,47 @@ class _Tables:
             block[0] = c * n
             np.cumsum(counts, out=block[1:])
             block[1:] += c * n
-        return cls(codes, np.ascontiguousarray(codes.T), order, offsets)
+        if n > 1 << 24:
+            packed = order
+        else:  # 3 bytes each, and one byte of padding so the last reads 4
+            packed = np.zeros(CHUNKS * n * 3 + 1, np.uint8)
+            packed[:-1] = order.view(np.uint8).reshape(-1, 4)[:, :3].ravel()
+        return cls(np.ascontiguousarray(codes.T), packed, offsets.astype(np.uint32),
+                   run_starts, run_keys)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.columns.nbytes + self.order.nbytes + self.offsets.nbytes
+                   + self.run_starts.nbytes + self.run_keys.nbytes)
+
+    def _ids_at(self, positions: np.ndarray) -> np.ndarray:
+        if self.order.dtype != np.uint8:
+            return self.order[positions].astype(np.intp)
+        # little-endian uint32 read every 3 bytes, the top byte masked off
+        words = np.ndarray((self.size * CHUNKS,), "<u4", self.order.data, 0, (3,))
+        return (words[positions] & 0xFFFFFF).astype(np.intp)
+
+    def owner_of(self, ids: np.ndarray) -> np.ndarray:
+        return self.run_keys[np.searchsorted(self.run_starts, ids, side="right") - 1]
 
     def candidates(self, queries: np.ndarray, flips: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
         """(query row, hash number) of every hash sharing a chunk within the flips."""
         q = len(queries)
+        if not self.size or not q:
+            return np.zeros(0, np.intp), np.zeros(0, np.intp)
         chunks = queries.view(np.uint16).reshape(q, CHUNKS)
         keys = (chunks[:, :, None] ^ flips[None, None, :]).astype(np.int64)
         keys += (np.arange(CHUNKS, dtype=np.int64) * (CHUNK_VALUES + 1))[None, :, None]
-        lo = self.offsets[keys].ravel()
-        count = self.offsets[keys + 1].ravel() - lo
+        lo = self.offsets[keys].ravel().astype(np.int64)
+        count = self.offsets[keys + 1].ravel().astype(np.int64) - lo
         total = int(count.sum())
         if not total:
             return np.zeros(0, np.intp), np.zeros(0, np.intp)
         starts = np.cumsum(count) - count
         positions = np.repeat(lo - starts, count) + np.arange(total)
         rows = np.repeat(np.repeat(np.arange(q), CHUNKS * len(flips)), count)
-        return rows, self.order[positions].astype(np.intp)
+        return rows, self._ids_at(positions)
 
     def distances(self, queries: np.ndarray, rows: np.ndarray, ids: np.ndarray) -> np.ndarray:
         total = np.bitwise_count(self.columns[0][ids] ^ queries[rows, 0]).astype(np.uint16)
@@ -97,7 +129,8 @@ class _Tables:
         return total
 
 
-_NO_TABLES = _Tables.build(np.zeros((0, 4), np.uint64))
+_NO_TABLES = _Tables.build(np.zeros((0, 4), np.uint64), np.zeros(0, np.int64),
+                           np.zeros(0, np.uint32))
 
 
 class PdqMultiIndex:
@@ -116,18 +149,15 @@ class PdqMultiIndex:
         self._active = np.zeros(0, bool)
         self._counts: list[int] = []  # hashes per key number
         self._tables = _NO_TABLES
-        self._owner = np.zeros(0, np.uint32)  # key number of every hash in the tables
         self._tail: list[tuple[int, np.ndarray]] = []  # (key number, (n, 4) words)
         self._tail_snapshot: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
-        return len(self._owner) + sum(len(w) for _, w in self._tail)
+        return self._tables.size + sum(len(w) for _, w in self._tail)
 
     @property
     def nbytes(self) -> int:
-        t = self._tables
-        return int(t.codes.nbytes + t.columns.nbytes + t.order.nbytes + t.offsets.nbytes
-                   + self._owner.nbytes)
+        return self._tables.nbytes
 
     def add(self, key: UUID, hexes: Sequence[str], active: bool = True) -> None:
         words = words_of(hexes) if hexes else np.zeros((0, 4), np.uint64)
@@ -173,16 +203,17 @@ class PdqMultiIndex:
     def _merge(self) -> None:
         if not self._tail:
             return
-        codes = np.concatenate([self._tables.codes, *(w for _, w in self._tail)])
-        owner = np.concatenate([self._owner, *(np.full(len(w), n, np.uint32)
-                                               for n, w in self._tail)])
-        self._tables = _Tables.build(codes)
-        self._owner = owner
+        old = self._tables
+        sizes = np.array([len(w) for _, w in self._tail], np.int64)
+        starts = old.size + np.cumsum(sizes) - sizes
+        self._tables = _Tables.build(
+            np.concatenate([old.columns.T, *(w for _, w in self._tail)]),
+            np.concatenate([old.run_starts, starts]),
+            np.concatenate([old.run_keys, np.array([n for n, _ in self._tail], np.uint32)]))
         self._tail = []
         self._tail_snapshot = None
 
-    def _snapshot(self) -> tuple[_Tables, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
-                                 list[UUID]]:
+    def _snapshot(self) -> tuple[_Tables, np.ndarray, np.ndarray, np.ndarray, list[UUID]]:
         with self._lock:
             if self._tail_snapshot is None:
                 self._tail_snapshot = (
@@ -191,7 +222,7 @@ class PdqMultiIndex:
                     np.concatenate([np.full(len(w), n, np.uint32) for n, w in self._tail])
                     if self._tail else np.zeros(0, np.uint32))
             tail, tail_owner = self._tail_snapshot
-            return self._tables, self._owner, tail, tail_owner, self._active, self._keys
+            return self._tables, tail, tail_owner, self._active, self._keys
 
     def search(self, hexes: Sequence[str], radius: int = REVIEW
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[UUID]]:
@@ -203,20 +234,20 @@ class PdqMultiIndex:
 
     def _search(self, hexes: Sequence[str], radius: int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[UUID], np.ndarray]:
-        tables, owner, tail, tail_owner, active, keys = self._snapshot()
+        tables, tail, tail_owner, active, keys = self._snapshot()
         queries = words_of(hexes) if hexes else np.zeros((0, 4), np.uint64)
         rows, ids = tables.candidates(queries, self.flips)
         distance = tables.distances(queries, rows, ids)
         near = distance <= radius
         rows, ids, distance = rows[near], ids[near], distance[near]
-        found = owner[ids]
+        found = tables.owner_of(ids)
         if len(tail):  # the recent additions, linearly
             t_rows = np.repeat(np.arange(len(queries)), len(tail))
             t_ids = np.tile(np.arange(len(tail)), len(queries))
             t_dist = np.bitwise_count(tail[t_ids] ^ queries[t_rows]).sum(axis=1)
             keep = t_dist <= radius
             rows = np.concatenate([rows, t_rows[keep]])
-            ids = np.concatenate([ids, t_ids[keep] + len(owner)])
+            ids = np.concatenate([ids, t_ids[keep] + tables.size])
             found = np.concatenate([found, tail_owner[t_ids[keep]]])
             distance = np.concatenate([distance, t_dist[keep].astype(np.uint16)])
         live = active[found] if len(found) else np.zeros(0, bool)
