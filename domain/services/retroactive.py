@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from bisect import bisect_right
 from collections.abc import Iterable
 from typing import Any
@@ -126,7 +127,8 @@ class RetroactiveCommands(ReviewCommands):
                 visual = {m.key: m for m in self.published_frames.showing(hashes)}
         else:
             self.work_names.catch_up()
-        pending = sorted(str(g) for g in self._catalogue().published)
+        catalogue = self._catalogue()
+        pending = sorted(str(g) for g in catalogue.published)
         while not scan.finished:
             start = bisect_right(pending, scan.cursor)
             ids = pending[start:start + batch]
@@ -137,7 +139,9 @@ class RetroactiveCommands(ReviewCommands):
             matches: list[dict[str, str]] = []
             changed: list[Any] = [scan]
             for gid in ids:
-                found = self._retro_match(work, UUID(gid), by_frames, visual)
+                time.sleep(0)  # hands the interpreter to a waiting request at once
+                found = self._retro_match(work, UUID(gid), by_frames, visual,
+                                          catalogue.prompts)
                 if found is None:
                     continue
                 generation, method, decision = found
@@ -151,10 +155,20 @@ class RetroactiveCommands(ReviewCommands):
             scan = self.get(RetroactiveScan, sid)
         return scan_view(scan)
 
-    def _retro_match(self, work: Work, gid: UUID, by_frames: bool, visual: dict[UUID, Any]
-                     ) -> tuple[Generation, str, str] | None:
-        if by_frames and gid not in visual:
-            return None
+    def _retro_match(self, work: Work, gid: UUID, by_frames: bool, visual: dict[UUID, Any],
+                     prompts: dict[UUID, str]) -> tuple[Generation, str, str] | None:
+        """The video, how it uses the work and whether surely ("match") or maybe
+        ("review"); None if it does not. Its prompt (kept by the catalogue) or its frames
+        are looked at first: only a video that may use the work is loaded."""
+        hits = []
+        if by_frames:
+            if gid not in visual:
+                return None
+        else:
+            hits = [h for h in self.alias_index.find(prompts.get(gid, ""))
+                    if h.work_id == work.id]
+            if not hits:
+                return None
         generation = self.find(Generation, gid)
         if generation is None or generation.state != State.PUBLISHED \
                 or work.id in generation.featured_work_ids:
@@ -163,9 +177,6 @@ class RetroactiveCommands(ReviewCommands):
             decision = visual[gid].decision
             return generation, "frames", "match" if decision == MatchDecision.MATCH \
                 else "review"
-        hits = [h for h in self.alias_index.find(generation.prompt) if h.work_id == work.id]
-        if not hits:
-            return None
         return generation, hits[0].method, \
             "match" if any(h.decision == "match" for h in hits) else "review"
 

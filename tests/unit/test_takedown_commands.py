@@ -51,3 +51,37 @@ def test_a_video_whose_cameo_consent_went_while_it_was_down_is_not_reinstated(
     # upholding it is still possible
     assert app.decide_counter_notice(SECOND, filed["reference"], gid, False,
                                      "LIKENESS-1")["state"] == "upheld"
+
+
+def test_a_retroactive_scan_that_crashed_resumes_at_its_cursor_and_repeats_nothing(
+        container: Container, monkeypatch: pytest.MonkeyPatch):
+    app, world = container.app, World(container.app)
+    author = world.member()
+    made = [UUID(app.request_generation(author, f"Whiskers McPurr naps, take {i}", (), 5)
+                 ["generation_id"]) for i in range(3)]
+    for gid in made:
+        world.publish(gid)
+    holder = world.rights_holder()
+    app.register_work(holder, "Whiskers McPurr", "character", (), match_policy="block")
+
+    real = app._retro_act
+    calls = []
+
+    def crash_on_second(*args: object) -> list[object]:
+        calls.append(args)
+        if len(calls) == 2:
+            raise RuntimeError("the worker died")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app, "_retro_act", crash_on_second)
+    with pytest.raises(RuntimeError):
+        app.run_retroactive_scans(batch=1)
+    first = [app.get(Generation, g).state for g in made]
+    assert sorted(first) == ["published", "published", "taken_down"]  # one batch done
+
+    monkeypatch.setattr(app, "_retro_act", real)
+    [scan] = app.run_retroactive_scans(batch=1)
+    assert scan["finished"] and scan["checked"] == 3
+    assert (scan["matched"], scan["blocked"]) == (3, 3)
+    assert [app.get(Generation, g).state for g in made] == ["taken_down"] * 3
+    assert app.run_retroactive_scans() == []
