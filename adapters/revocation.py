@@ -47,6 +47,7 @@ class RevocationProcess:
         # (revocation position, position of the last takedown it caused): a read model
         # that has applied the second has dropped every video the first revoked.
         self.takedowns: dict[int, int] = {}
+        self._scanning: asyncio.Future[None] | None = None  # the retroactive scans' run
         # The runner replaces this with its own thread, which it waits for when stopping.
         self.run_in_thread: Callable[..., Awaitable[Any]] = asyncio.to_thread
 
@@ -106,7 +107,16 @@ class RevocationProcess:
             if getattr(self.app, "secrets", None) is not None:
                 await self.run_in_thread(self.app.secrets.sweep)
             await self.run_in_thread(self.app.escalate_due_takedowns)
-            await self.run_in_thread(self.app.run_retroactive_scans)
+            if self._scanning is None or self._scanning.done():
+                # A scan of 100,000 videos takes a minute: on a thread of its own, so that
+                # the read models (and revocations) go on meanwhile.
+                self._scanning = asyncio.ensure_future(asyncio.to_thread(self._scan))
+
+    def _scan(self) -> None:
+        try:
+            self.app.run_retroactive_scans()
+        except Exception:  # a batch that failed is retried from its cursor next time
+            log.exception("retroactive scans stopped")
 
     def expire_due_grants(self, now: datetime) -> list[UUID]:
         """Records `Grant.Expired` for grants past their end; the takedown follows from the

@@ -119,7 +119,7 @@ def test_a_report_is_as_strong_as_its_strongest_match_and_says_what_was_not_chec
     assert WorkScanReport(()).decision is MatchDecision.NO_MATCH
     assert report.as_findings() == {
         "configured": True, "unchecked": ["embedding"], "frames_sampled": 8,
-        "frames_usable": 6, "matches": [{
+        "frames_usable": 6, "frame_hashes": [], "matches": [{
             "work_id": str(work), "reference": "a" * 64, "method": "pdq", "score": 0.84,
             "decision": "review", "frames_matched": 0, "frames_near": 2,
             "seconds": [1.0, 1.5]}]}
