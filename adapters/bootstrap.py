@@ -97,6 +97,9 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
                     semantic_matcher=semantic_matcher, classifier=classifier,
                     instruction_checker=instruction_checker, clock=clock,
                     invite_caps=settings.invite_caps)
+    from adapters.observability import on_commit
+
+    app.on_commit = on_commit  # metrics, traces and log context of what commands write
     app.work_names.catch_up()  # at start, not on the first request
     if blobs is None:
         blobs = build_blob_store(settings)

@@ -47,6 +47,18 @@ class Settings:
     # Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto to believe
     # (the client address rate limits key on); empty: none, the peer is the client.
     trusted_proxies: tuple[str, ...] = ()
+    # Operations (docs/operations.md): /metrics on a port of its own (0: on the API's own
+    # port; the worker's needs one), log level and format (json, console, auto: console
+    # on a terminal), uvicorn worker processes of `consentry serve`.
+    metrics_port: int = 0
+    metrics_bind: str = "127.0.0.1"
+    log_level: str = "INFO"
+    log_format: str = "auto"
+    workers: int = 1
+    # Webhooks: loopback, private and link-local targets and plain http (tests and local
+    # development only), and the retry schedule in seconds (empty: the default, ~27 h).
+    webhooks_allow_private: bool = False
+    webhook_retry_schedule: tuple[float, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +87,15 @@ class Settings:
             invite_caps=_tier_numbers(env.get("CONSENTRY_INVITE_CAPS", "")),
             trusted_proxies=tuple(p.strip() for p in env.get(
                 "CONSENTRY_TRUSTED_PROXIES", "").split(",") if p.strip()),
+            metrics_port=int(env.get("CONSENTRY_METRICS_PORT", "0") or 0),
+            metrics_bind=env.get("CONSENTRY_METRICS_BIND", "127.0.0.1"),
+            log_level=env.get("CONSENTRY_LOG_LEVEL", "INFO"),
+            log_format=env.get("CONSENTRY_LOG_FORMAT", "auto"),
+            workers=int(env.get("CONSENTRY_WORKERS", "1") or 1),
+            webhooks_allow_private=env.get("CONSENTRY_WEBHOOKS_ALLOW_PRIVATE", "0")
+            in ("1", "true", "yes"),
+            webhook_retry_schedule=tuple(float(x) for x in env.get(
+                "CONSENTRY_WEBHOOK_RETRY_SCHEDULE", "").split(",") if x.strip()),
         )
         settings.check()
         return settings
@@ -93,6 +114,10 @@ class Settings:
         if bool(self.c2pa_chain) != bool(self.c2pa_key):
             raise ValueError("CONSENTRY_C2PA_CHAIN and CONSENTRY_C2PA_KEY go together")
         self.s3_location()
+        if self.log_format not in ("auto", "json", "console"):
+            raise ValueError("CONSENTRY_LOG_FORMAT must be auto, json or console")
+        if self.workers < 1:
+            raise ValueError("CONSENTRY_WORKERS must be at least 1")
         if self.s3_endpoint:
             url = urlparse(self.s3_endpoint)
             if url.scheme not in ("http", "https") or not url.hostname:

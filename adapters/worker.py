@@ -82,7 +82,9 @@ def build_pipeline(container: Container, generator: Generator | None = None,
         cameo_faces=c.cameo_faces, faces=_FollowingFaceScanner(faces, c.face_index),
         works=c.work_scanner, safety=c.safety, video=PyAvVideoTools(),
         watermarker=c.watermarker, signer=c.signer, marker=MovingOverlayMarker())
-    return GenerationPipeline(c.app, ports, settings)
+    from adapters.observability import PipelineTelemetry
+
+    return GenerationPipeline(c.app, ports, settings, observer=PipelineTelemetry())
 
 
 class _FollowingFaceScanner:
@@ -113,7 +115,10 @@ def build_handlers(container: Container, generator: Generator | None = None
         else:
             verification.give_up(job, error)
 
-    return {GENERATE: pipeline.handle, VERIFY_IDENTITY: verification.handle}, give_up
+    from adapters.observability import traced_handler
+
+    return {GENERATE: traced_handler(GENERATE, pipeline.handle),
+            VERIFY_IDENTITY: traced_handler(VERIFY_IDENTITY, verification.handle)}, give_up
 
 
 def run_worker(container: Container, generator: Generator | None = None, *, jobs: int = 1,

@@ -9,14 +9,18 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, get
+from litestar.concurrency import sync_to_thread
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from adapters import metrics
 from adapters.bootstrap import Container, bootstrap
 from adapters.job_queue import build_job_queue
 from adapters.lock import DataDirLock
+from adapters.metrics_sampler import Sampler, sample_log, sample_queue, sample_review_queue
 from adapters.read_side import ReadSide
+from adapters.settings import Settings
 from api.controllers.admin import AdminController
 from api.controllers.feed import FeedController, LikeController
 from api.controllers.generations import GenerationController
@@ -28,6 +32,7 @@ from api.controllers.review import MyCasesController, ReviewController
 from api.controllers.rights import GrantController, RightsHolderController, WorkController
 from api.deps import container as container_of
 from api.errors import EXCEPTION_HANDLERS
+from api.observability import metrics_endpoint, observability_middleware
 from api.openapi import document_errors
 from api.ratelimit import RateLimits
 from api.requests import MAX_BODY_BYTES, BoundedRequest
@@ -72,12 +77,29 @@ async def open_state(app: Litestar, container: Container, jobs: JobQueue | None 
     app.state["jobs"] = jobs
     app.state["rate_limits"] = RateLimits(container.settings.redis_url)
     await read_side.start()
+    sampler = build_sampler(container, read_side, jobs)
+    app.state["sampler"] = sampler
+    sampler.start()
     return read_side
+
+
+def build_sampler(container: Container, read_side: ReadSide, jobs: JobQueue) -> Sampler:
+    """This process's gauges: lag, queue, review queue (adapters/metrics_sampler.py)."""
+    async def sample() -> None:
+        runner = read_side.runner
+        await sync_to_thread(sample_log, container, runner.position if runner else None)
+        await sample_queue(jobs, container.settings.queue)
+        if read_side.views is not None:
+            await sample_review_queue(read_side.views.review_queue)
+
+    return Sampler(sample)
 
 
 async def close_state(app: Litestar) -> None:
     """The dispatcher stops before the queue, and the job threads before the application
     closes."""
+    if "sampler" in app.state:
+        await app.state["sampler"].stop()
     if "read_side" in app.state:
         await app.state["read_side"].close()
     if "jobs" in app.state:
@@ -103,11 +125,16 @@ def create_app(container: Container | None = None) -> Litestar:
             await close_state(app)
             if container is None:
                 c.close()
+                metrics.mark_process_dead()
             if lock is not None:
                 lock.release()
 
+    settings = container.settings if container is not None else Settings.from_env()
+    # /metrics on the API's own port unless a port of its own is configured (api/cli.py)
+    extra = [metrics_endpoint] if not settings.metrics_port else []
     app = Litestar(
-        route_handlers=[health, *CONTROLLERS],
+        route_handlers=[health, *CONTROLLERS, *extra],
+        middleware=[observability_middleware],
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=BoundedRequest,
@@ -125,3 +152,16 @@ def create_app(container: Container | None = None) -> Litestar:
     )
     document_errors(app.openapi_schema)  # before the description is first served
     return app
+
+
+def serve_app() -> Litestar:
+    """What `consentry serve` runs in each uvicorn worker process: logs and traces set up
+    from the environment (OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set), then the app."""
+    from adapters.logging_setup import configure_logging, remember_secret
+    from adapters.tracing import configure_tracing
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    remember_secret(settings.watermark_key)
+    configure_tracing("consentry-api")
+    return create_app()

@@ -33,6 +33,7 @@ from domain.identity import Identity
 from domain.ids import cameo_id, identity_id
 from domain.jobs import Job, TransientJobError
 from domain.member import Member
+from domain.observe import NullObserver, PipelineObserver
 from domain.pipeline_ports import Frames, FrameScanner, PipelinePorts
 from domain.provenance import ProvenanceClaim
 
@@ -61,8 +62,10 @@ class GenerationPipeline:
     generation and step). `handle` is the job handler; `give_up` the queue's last resort."""
 
     def __init__(self, app: Any, ports: PipelinePorts,
-                 settings: PipelineSettings | None = None, worker: str | None = None) -> None:
+                 settings: PipelineSettings | None = None, worker: str | None = None,
+                 observer: PipelineObserver | None = None) -> None:
         self.app = app
+        self.observer: PipelineObserver = observer or NullObserver()
         self.ports = ports
         self.settings = settings or PipelineSettings()
         self.worker = worker or f"{socket.gethostname()}-{os.getpid()}"
@@ -87,7 +90,8 @@ class GenerationPipeline:
                     self._delete_artifacts(generation)  # also what a late attempt wrote
                 return
             try:
-                after = self._steps[step](generation, attempt)
+                with self.observer.step(step, job.subject_id):
+                    after = self._steps[step](generation, attempt)
             except (InvalidTransitionError, ConflictError):
                 now = self.app.get(Generation, generation_id)
                 if now.state in STEPS and now.state == generation.state:
@@ -281,8 +285,9 @@ class GenerationPipeline:
         try:
             return fn(*args)
         finally:
-            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + (
-                time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
+            self.observer.stage(stage, seconds)
 
     def _bounded(self, step: str, fn: Callable[..., T], *args: Any, timed: bool = True) -> T:
         """Runs a step with its time limit; over it, StepTimeoutError (its result, if it
