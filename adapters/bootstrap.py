@@ -13,6 +13,7 @@ from adapters.reference_index import build_media_scan
 from adapters.secret_replay import WindowedSecretSealer
 from adapters.settings import Settings
 from adapters.template_crypto import TemplateVault
+from adapters.webhook_secrets import KeyStoreWebhookSecrets
 from domain.blobs import BlobStore
 from domain.faces import FaceAnalyzer
 from domain.media_scan import ReferenceEmbedder, ReferenceHasher, SafetyClassifier, WorkScanner
@@ -111,6 +112,7 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
         watermarker, signer = watermarker or built[0], signer or built[1]
     faces = build_faces(settings, app, blobs, face_analyzer)
     app.secrets = WindowedSecretSealer(faces.key_store, clock)
+    app.webhook_secrets = KeyStoreWebhookSecrets(faces.key_store)
     return Container(settings, app, blobs, reference_hasher=media.hasher,
                      reference_embedder=media.embedder, work_scanner=media.works,
                      safety=safety or media.safety, watermarker=watermarker, signer=signer,

@@ -4,6 +4,7 @@ lifespan, because asyncpg pools belong to an event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from dataclasses import dataclass, fields
 from typing import Any
@@ -19,6 +20,7 @@ from adapters.positions import (
 )
 from adapters.revocation import RevocationProcess
 from adapters.settings import Settings
+from adapters.webhook_setup import build_webhook_process, build_webhook_store
 from domain.blobs import BlobStore
 from domain.jobs import JobQueue
 from projections.appearances import InMemoryAppearancesView, PostgresAppearancesView
@@ -89,7 +91,11 @@ class ReadSide:
             if self.settings.processes else None
         self.dispatcher = JobDispatcher(self.app, self.jobs) \
             if self.settings.processes and self.jobs is not None else None
-        processes = [p for p in (self.revocation, self.dispatcher) if p is not None]
+        self.webhook_store = await asyncio.to_thread(build_webhook_store, self.settings)
+        self.webhooks = build_webhook_process(self.settings, self.app, self.webhook_store) \
+            if self.settings.processes else None
+        processes = [p for p in (self.revocation, self.dispatcher, self.webhooks)
+                     if p is not None]
         self.runner = ProjectionRunner(self.app, [*views.all(), *processes])
         for process in processes:
             process.run_in_thread = self.runner.in_thread
@@ -117,10 +123,17 @@ class ReadSide:
         # the server for seconds to walk it again.
         gc.freeze()
         await self.runner.start()
+        if self.webhooks is not None:
+            self.webhooks.start()
         return views
 
     async def close(self) -> None:
         if self.runner is not None:
             await self.runner.stop()
+        webhooks = getattr(self, "webhooks", None)
+        if webhooks is not None:
+            await webhooks.close()
+        if getattr(self, "webhook_store", None) is not None:
+            await asyncio.to_thread(self.webhook_store.close)
         if self.pool is not None:
             await self.pool.close()

@@ -59,6 +59,7 @@ class Settings:
     # development only), and the retry schedule in seconds (empty: the default, ~27 h).
     webhooks_allow_private: bool = False
     webhook_retry_schedule: tuple[float, ...] = ()
+    webhook_timeout: float = 10.0  # seconds one attempt may take
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -96,6 +97,7 @@ class Settings:
             in ("1", "true", "yes"),
             webhook_retry_schedule=tuple(float(x) for x in env.get(
                 "CONSENTRY_WEBHOOK_RETRY_SCHEDULE", "").split(",") if x.strip()),
+            webhook_timeout=float(env.get("CONSENTRY_WEBHOOK_TIMEOUT", "10")),
         )
         settings.check()
         return settings

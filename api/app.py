@@ -30,6 +30,7 @@ from api.controllers.provenance import ProvenanceController
 from api.controllers.reports import ReportController
 from api.controllers.review import MyCasesController, ReviewController
 from api.controllers.rights import GrantController, RightsHolderController, WorkController
+from api.controllers.webhooks import WebhookDeliveryController, WebhookEndpointController
 from api.deps import container as container_of
 from api.errors import EXCEPTION_HANDLERS
 from api.observability import metrics_endpoint, observability_middleware
@@ -42,7 +43,8 @@ CONTROLLERS: list[Any] = [
     RegistrationController, MemberController, CameoController, IdentityController,
     GenerationController, RightsHolderController, WorkController, GrantController,
     ReviewController, MyCasesController, ReportController, AdminController,
-    FeedController, LikeController, ProvenanceController,
+    FeedController, LikeController, ProvenanceController, WebhookEndpointController,
+    WebhookDeliveryController,
 ]
 
 

@@ -103,3 +103,10 @@ class MediaLimitsExceededError(ValidationError):
     is beyond the limits of the endpoint it was sent to."""
 
     code = "media-limits-exceeded"
+
+
+class WebhookTargetRefusedError(ValidationError):
+    """A webhook URL whose host is not a public address (or plain http), refused so that
+    deliveries cannot be aimed at the service's own network."""
+
+    code = "webhook-target-refused"
