@@ -31,6 +31,7 @@ from projections.generation_status import (
     InMemoryGenerationStatusView,
     PostgresGenerationStatusView,
 )
+from projections.notifications import InMemoryNotificationsView, PostgresNotificationsView
 from projections.provenance import InMemoryProvenanceView, PostgresProvenanceView
 from projections.review_queue import InMemoryReviewQueueView, PostgresReviewQueueView
 from projections.runner import ProjectionRunner
@@ -48,6 +49,7 @@ class Views:
     audit: Any
     feed: Any
     provenance: Any
+    notifications: Any
 
     def all(self) -> list[View]:
         return [getattr(self, f.name) for f in fields(self)]
@@ -76,7 +78,8 @@ class ReadSide:
                           review_queue=PostgresReviewQueueView(self.pool, schema),
                           audit=PostgresAuditView(self.pool, schema),
                           feed=PostgresFeedView(self.pool, schema),
-                          provenance=PostgresProvenanceView(self.pool, schema))
+                          provenance=PostgresProvenanceView(self.pool, schema),
+                          notifications=PostgresNotificationsView(self.pool, schema))
             for view in views.all():
                 await view.create()  # type: ignore[attr-defined]
         else:
@@ -84,7 +87,8 @@ class ReadSide:
                           appearances=InMemoryAppearancesView(),
                           works=InMemoryWorksView(), work_usage=InMemoryWorkUsageView(),
                           review_queue=InMemoryReviewQueueView(), audit=InMemoryAuditView(),
-                          feed=InMemoryFeedView(), provenance=InMemoryProvenanceView())
+                          feed=InMemoryFeedView(), provenance=InMemoryProvenanceView(),
+                          notifications=InMemoryNotificationsView())
         self.views = views
         self.revocation = RevocationProcess(self.app, await self._positions(),
                                             blobs=self.blobs) \

@@ -26,6 +26,7 @@ from api.controllers.feed import FeedController, LikeController
 from api.controllers.generations import GenerationController
 from api.controllers.identity import CameoController, IdentityController
 from api.controllers.members import MemberController, RegistrationController
+from api.controllers.notifications import NotificationController
 from api.controllers.provenance import ProvenanceController
 from api.controllers.reports import ReportController
 from api.controllers.review import MyCasesController, ReviewController
@@ -44,7 +45,7 @@ CONTROLLERS: list[Any] = [
     GenerationController, RightsHolderController, WorkController, GrantController,
     ReviewController, MyCasesController, ReportController, AdminController,
     FeedController, LikeController, ProvenanceController, WebhookEndpointController,
-    WebhookDeliveryController,
+    WebhookDeliveryController, NotificationController,
 ]
 
 

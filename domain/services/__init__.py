@@ -15,12 +15,14 @@ from domain.prompts import (
 from domain.services.core import Clock, utc_now
 from domain.services.engagement import EngagementCommands
 from domain.services.log_follower import LogFollower
+from domain.services.notifications import NotificationCommands
 from domain.services.provenance import ProvenanceCommands
 from domain.services.webhooks import WebhookCommands
 from domain.services.work_names import WorkNames
 
 
-class Consentry(ProvenanceCommands, EngagementCommands, WebhookCommands):
+class Consentry(ProvenanceCommands, EngagementCommands, WebhookCommands,
+                NotificationCommands):
     """Persistence comes from `env` (PERSISTENCE_MODULE: popo, sqlite or postgres); the
     prompt readers are ports, passed in by the composition root. `work_names` follows the
     log into the alias index and the semantic matcher; the gate catches it up before every
