@@ -17,7 +17,7 @@ from opentelemetry import trace
 # Per request or job: a dict shared by reference, so what a command thread learns (the
 # generation it wrote) is seen by the request's closing line too.
 CONTEXT: ContextVar[dict[str, str] | None] = ContextVar("consentry_log_context", default=None)
-CONTEXT_KEYS = ("request_id", "principal_id", "generation_id", "job_id")
+CONTEXT_KEYS = ("request_id", "principal_id", "generation_id", "job_id", "trace_id")
 
 # Bearer keys (cs1.<principal>.<key id>.<secret>) and webhook secrets, wherever they appear.
 _TOKENS = re.compile(r"(cs1\.[0-9a-f]{32}\.[0-9a-f]+\.)[A-Za-z0-9_\-]+|(whsec_)[A-Za-z0-9+/=]+")

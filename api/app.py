@@ -138,6 +138,7 @@ def create_app(container: Container | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[health, *CONTROLLERS, *extra],
         middleware=[observability_middleware],
+        logging_config=None,  # logs are set up once per process (adapters/logging_setup.py)
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=BoundedRequest,

@@ -63,9 +63,10 @@ def observability_middleware(app: ASGIApp) -> ASGIApp:
                         kind=SpanKind.SERVER, attributes={
                             "http.request.method": method, "http.route": route,
                             "consentry.request_id": request_id}) as span:
+                    context = CONTEXT.get() or {}
+                    context["trace_id"] = format(span.get_span_context().trace_id, "032x")
                     await app(scope, receive, answer)
                     span.set_attribute("http.response.status_code", status)
-                    context = CONTEXT.get() or {}
                     if "principal_id" in context:
                         span.set_attribute("enduser.id", context["principal_id"])
                     if status >= 500:
