@@ -67,7 +67,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the standard library's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0"))).decode()
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 if receiver.hold.is_set():

@@ -12,7 +12,6 @@ import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 from uuid import UUID
 
 import httpx
