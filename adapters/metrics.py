@@ -63,7 +63,8 @@ LOG_HEAD = Gauge(
     multiprocess_mode="livemax")
 READ_MODEL_LAG = Gauge(
     "consentry_read_model_lag_events", "Events the read models and log processes of a "
-    "process have not applied yet", multiprocess_mode="liveall")
+    "process have not applied yet (`reader`: its projection runner)", ["reader"],
+    multiprocess_mode="liveall")
 FOLLOWER_LAG = Gauge(
     "consentry_follower_lag_events", "Events an in-memory index (LogFollower) has not seen",
     ["follower"], multiprocess_mode="liveall")

@@ -36,7 +36,7 @@ def sample_log(container: Any, read_position: int | None = None) -> None:
     head = int(container.app.recorder.max_notification_id() or 0)
     metrics.LOG_HEAD.set(head)
     if read_position is not None:
-        metrics.READ_MODEL_LAG.set(max(0, head - read_position))
+        metrics.READ_MODEL_LAG.labels("projections").set(max(0, head - read_position))
     for name, follower in followers(container).items():
         metrics.FOLLOWER_LAG.labels(name).set(max(0, head - follower.position))
 

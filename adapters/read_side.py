@@ -55,6 +55,9 @@ class Views:
         return [getattr(self, f.name) for f in fields(self)]
 
 
+DDL_LOCK = 7_120_841  # the advisory lock key of the read side's table creation
+
+
 class ReadSide:
     def __init__(self, settings: Settings, app: Any, jobs: JobQueue | None = None,
                  blobs: BlobStore | None = None) -> None:
@@ -67,9 +70,21 @@ class ReadSide:
         self.runner: ProjectionRunner | None = None
 
     async def open(self) -> Views:
-        """Builds the views (creating PostgreSQL tables if needed) without reading the log."""
-        if self.settings.store == "postgres":
-            self.pool = await asyncpg.create_pool(self.settings.pg_dsn, min_size=2, max_size=10)
+        """Builds the views (creating PostgreSQL tables if needed) without reading the log.
+        On PostgreSQL, under an advisory lock: `CREATE TABLE IF NOT EXISTS` is not safe
+        against itself, and several API processes (uvicorn workers) start at once."""
+        if self.settings.store != "postgres":
+            return await self._open()
+        self.pool = await asyncpg.create_pool(self.settings.pg_dsn, min_size=2, max_size=10)
+        async with self.pool.acquire() as lock:
+            await lock.execute("SELECT pg_advisory_lock($1)", DDL_LOCK)
+            try:
+                return await self._open()
+            finally:
+                await lock.execute("SELECT pg_advisory_unlock($1)", DDL_LOCK)
+
+    async def _open(self) -> Views:
+        if self.pool is not None:
             schema = self.settings.pg_schema or "public"
             views = Views(generation_status=PostgresGenerationStatusView(self.pool, schema),
                           appearances=PostgresAppearancesView(self.pool, schema),
