@@ -103,7 +103,7 @@ def value(samples: dict[Any, float], name: str, **labels: str) -> float:
 
 def test_metrics_after_a_journey_on_two_uvicorn_workers(two_workers: tuple[Server, Any, str]):
     server, container, admin = two_workers
-    ada, ada_token = member(server, container, admin, "ada")
+    _, ada_token = member(server, container, admin, "ada")
     bea, bea_token = member(server, container, admin, "bea")
     holder = call(server, "POST", "/rights-holders", admin, 201,
                   json={"name": "Studio", "proof": "ref"})["secret"]
