@@ -133,7 +133,8 @@ class ReadSide:
         """Opens, catches up with the log (a rebuild, for in-memory views), then follows it."""
         views = await self.open()
         assert self.runner is not None
-        self.runner.position = min([await v.position() for v in views.all()], default=0)
+        # The processes too: their indexes live in memory and are read from the log's start
+        self.runner.position = min([await v.position() for v in self.runner.views], default=0)
         await self.runner.catch_up()
         if self.dispatcher is not None:
             await self.dispatcher.caught_up()  # queues the pending work, then each new job

@@ -53,17 +53,16 @@ def verify(secret: str, headers: dict[str, str], body: str, tolerance: int = 300
 
 @dataclass
 class Receiver:
-    """`fail_first`: answers 500 to that many requests, then 200. `hold`: while set, a
-    request is kept waiting (unanswered) until it is cleared."""
+    """`fail_first`: answers 500 to that many requests, then 200. `hold`: while set,
+    requests are recorded and never answered."""
 
     fail_first: int = 0
     status_after: int = 200
     received: list[Received] = field(default_factory=list)
     hold: threading.Event = field(default_factory=threading.Event)
-    released: threading.Event = field(default_factory=threading.Event)
+    closing: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
-        self.released.set()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -72,8 +71,8 @@ class Receiver:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 if receiver.hold.is_set():
                     receiver.received.append(Received(headers, body, 0))
-                    receiver.released.wait(60)
-                    return  # no answer: the sender's connection is dropped
+                    receiver.closing.wait(60)
+                    return  # never answered
                 status = 500 if len([r for r in receiver.received if r.answered]) \
                     < receiver.fail_first else receiver.status_after
                 receiver.received.append(Received(headers, body, status))
@@ -114,6 +113,6 @@ class Receiver:
             await asyncio.sleep(0.02)  # polling the condition, with a deadline
 
     def close(self) -> None:
-        self.released.set()
+        self.closing.set()
         self.server.shutdown()
         self.server.server_close()
