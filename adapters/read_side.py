@@ -20,7 +20,9 @@ from adapters.positions import (
 )
 from adapters.revocation import RevocationProcess
 from adapters.settings import Settings
+from adapters.webhook_delivery import WebhookDeliveryProcess
 from adapters.webhook_setup import build_webhook_process, build_webhook_store
+from adapters.webhook_store import WebhookStore
 from domain.blobs import BlobStore
 from domain.jobs import JobQueue
 from projections.appearances import InMemoryAppearancesView, PostgresAppearancesView
@@ -68,6 +70,8 @@ class ReadSide:
         self.pool: asyncpg.Pool | None = None
         self.views: Views | None = None
         self.runner: ProjectionRunner | None = None
+        self.webhook_store: WebhookStore | None = None
+        self.webhooks: WebhookDeliveryProcess | None = None
 
     async def open(self) -> Views:
         """Builds the views (creating PostgreSQL tables if needed) without reading the log.
@@ -150,10 +154,9 @@ class ReadSide:
     async def close(self) -> None:
         if self.runner is not None:
             await self.runner.stop()
-        webhooks = getattr(self, "webhooks", None)
-        if webhooks is not None:
-            await webhooks.close()
-        if getattr(self, "webhook_store", None) is not None:
+        if self.webhooks is not None:
+            await self.webhooks.close()
+        if self.webhook_store is not None:
             await asyncio.to_thread(self.webhook_store.close)
         if self.pool is not None:
             await self.pool.close()

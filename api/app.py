@@ -87,13 +87,16 @@ async def open_state(app: Litestar, container: Container, jobs: JobQueue | None 
 
 
 def build_sampler(container: Container, read_side: ReadSide, jobs: JobQueue) -> Sampler:
-    """This process's gauges: lag, queue, review queue (adapters/metrics_sampler.py)."""
+    """This process's gauges: lag, queue, review queue, pending webhook deliveries
+    (adapters/metrics_sampler.py)."""
     async def sample() -> None:
         runner = read_side.runner
         await sync_to_thread(sample_log, container, runner.position if runner else None)
         await sample_queue(jobs, container.settings.queue)
         if read_side.views is not None:
             await sample_review_queue(read_side.views.review_queue)
+        if read_side.webhook_store is not None:
+            metrics.WEBHOOK_PENDING.set(await sync_to_thread(read_side.webhook_store.pending))
 
     return Sampler(sample)
 

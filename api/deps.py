@@ -16,6 +16,7 @@ from adapters.bootstrap import Container
 from adapters.logging_setup import bind
 from adapters.observability import traced_command
 from adapters.read_side import ReadSide, Views
+from adapters.webhook_store import WebhookStore
 from domain.actors import Actor, Role
 from domain.errors import AuthenticationError, PermissionDeniedError, ValidationError
 from domain.generation import Generation
@@ -56,6 +57,12 @@ def container(request: Request[Any, Any, Any]) -> Container:
 
 def read_side(request: Request[Any, Any, Any]) -> ReadSide:
     return request.app.state["read_side"]
+
+
+def webhook_store(request: Request[Any, Any, Any]) -> WebhookStore:
+    found = read_side(request).webhook_store
+    assert found is not None
+    return found
 
 
 def views(request: Request[Any, Any, Any]) -> Views:

@@ -21,8 +21,8 @@ from api.deps import (
     Req,
     command,
     container,
-    read_side,
     require,
+    webhook_store,
 )
 from api.schemas.common import Ack
 from api.schemas.webhooks import (
@@ -83,7 +83,7 @@ class WebhookEndpointController(AuthenticatedController):
         """The caller's endpoints (an admin's: every endpoint), oldest first."""
         require(actor, *OWNERS)
         after = decode_cursor(cursor)
-        rows = await sync_to_thread(read_side(request).webhook_store.endpoints,
+        rows = await sync_to_thread(webhook_store(request).endpoints,
                                     None if actor.role == Role.ADMIN else actor.id,
                                     int(after[0]) if after else None, limit + 1)
         items = [EndpointOut(r["id"], r["url"], r["event_types"], r["enabled"],
@@ -149,7 +149,7 @@ class WebhookEndpointController(AuthenticatedController):
         await own_endpoint(request, actor, endpoint_id)
         after = decode_cursor(cursor)
         before = (int(after[0]), str(after[1])) if after and len(after) == 2 else None
-        rows = await sync_to_thread(read_side(request).webhook_store.deliveries,
+        rows = await sync_to_thread(webhook_store(request).deliveries,
                                     str(endpoint_id), before, limit + 1)
         more = len(rows) > limit
         last = rows[limit - 1] if more else None
@@ -162,7 +162,7 @@ class WebhookDeliveryController(AuthenticatedController):
     tags = ["webhooks"]
 
     async def _own(self, request: Req, actor: ActorDep, delivery_id: str) -> Any:
-        delivery = await sync_to_thread(read_side(request).webhook_store.delivery, delivery_id)
+        delivery = await sync_to_thread(webhook_store(request).delivery, delivery_id)
         if delivery is None:
             raise NotFoundError("Delivery not found", id=delivery_id)
         await own_endpoint(request, actor, UUID(delivery.endpoint_id))
@@ -174,7 +174,7 @@ class WebhookDeliveryController(AuthenticatedController):
         """The delivery and every attempt (status code, error, duration, the start of the
         receiver's answer)."""
         delivery = await self._own(request, actor, delivery_id)
-        attempts = await sync_to_thread(read_side(request).webhook_store.attempts,
+        attempts = await sync_to_thread(webhook_store(request).attempts,
                                         delivery_id)
         return DeliveryOut.of(delivery, attempts)
 

@@ -157,3 +157,5 @@ def test_metrics_after_a_journey_on_two_uvicorn_workers(two_workers: tuple[Serve
     assert len({dict(ls)["pid"] for ls, _ in lags}) == 2, lags  # both worker processes
     assert all(0 <= v <= head for _, v in lags)
     assert value(samples, "consentry_follower_lag_events", follower="work_names") >= 0
+    pending = [v for (n, _), v in samples.items() if n == "consentry_webhook_pending_deliveries"]
+    assert pending == [0.0], pending  # sampled; no endpoint is registered in this journey
