@@ -35,19 +35,35 @@ def lattice_candidates(mean_residual: np.ndarray, tile: int, limit: int = 100
     decides which candidate, if any, holds the mark."""
     height, width = mean_residual.shape
     z = _autocorrelation_z(mean_residual)
-    horizontal = _sector_peaks(z, height, width, tile, axis=0)
-    vertical = _sector_peaks(z, height, width, tile, axis=1)
+    found = [_sector_peaks(z, height, width, tile, axis) for axis in (0, 1)]
+    horizontal, vertical = ([v for peak in peaks for v in peak] for peaks in found)
     pairs = [(a, b) for a in horizontal for b in vertical]
-    pairs += [(a, np.array([-a[1], a[0]])) for a in horizontal]
-    pairs += [(np.array([b[1], -b[0]]), b) for b in vertical]
+    pairs += [_square(a, 0) for a in horizontal] + [_square(b, 1) for b in vertical]
     scored = sorted(pairs, key=lambda pair: -_lattice_score(z, *pair))
-    chosen: list[tuple[np.ndarray, np.ndarray]] = []
-    for a, b in scored:
-        if all(np.abs(a - c).max() > 1.5 or np.abs(b - d).max() > 1.5 for c, d in chosen):
-            chosen.append((a, b))
-        if len(chosen) == limit:
-            break
+    # Beside the best by the lattice score, always the square completions of the two
+    # strongest peaks on each axis: a panned or textured picture can hide one axis.
+    strongest = [_square(peak[0], axis) for axis, peaks in enumerate(found)
+                 for peak in peaks[:2]]
+    chosen = _distinct(_distinct(scored, limit) + strongest)
     return [np.column_stack(pair) / tile for pair in chosen]
+
+
+def _distinct(pairs: list[tuple[np.ndarray, np.ndarray]], limit: int | None = None
+              ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The pairs in order, leaving out any within 1.5 pixels of one kept before."""
+    kept: list[tuple[np.ndarray, np.ndarray]] = []
+    for a, b in pairs:
+        if all(np.abs(a - c).max() > 1.5 or np.abs(b - d).max() > 1.5 for c, d in kept):
+            kept.append((a, b))
+        if limit is not None and len(kept) == limit:
+            break
+    return kept
+
+
+def _square(vector: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """The square lattice one vector along `axis` (0: horizontal, 1: vertical) implies."""
+    other = np.array([-vector[1], vector[0]]) if axis == 0 else np.array([vector[1], -vector[0]])
+    return (vector, other) if axis == 0 else (other, vector)
 
 
 def _lattice_score(z: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -96,9 +112,9 @@ def _autocorrelation_z(image: np.ndarray) -> np.ndarray:
 
 
 def _sector_peaks(z: np.ndarray, height: int, width: int, tile: int, axis: int
-                  ) -> list[np.ndarray]:
+                  ) -> list[list[np.ndarray]]:
     """The strongest local maxima within _MAX_ANGLE of one axis (lag (dx, dy) with the
-    axis component positive), refined to sub-pixel, with the half and the third of each."""
+    axis component positive), refined to sub-pixel, each with its half and third."""
     lag_y, lag_x = np.mgrid[-height + 1 : height, -width + 1 : width]
     along, across = (lag_x, lag_y) if axis == 0 else (lag_y, lag_x)
     length = np.hypot(lag_x, lag_y)
@@ -112,7 +128,8 @@ def _sector_peaks(z: np.ndarray, height: int, width: int, tile: int, axis: int
         dy, dx = _refine(z, int(row), int(col))
         vector = np.array([col - (width - 1) + dx, row - (height - 1) + dy])
         # The second or third harmonic often beats the first.
-        peaks += [vector / n for n in (1, 2, 3) if np.hypot(*vector) / n >= _MIN_PERIOD * tile]
+        peaks.append([vector / n for n in (1, 2, 3)
+                      if np.hypot(*vector) / n >= _MIN_PERIOD * tile])
     return peaks
 
 
