@@ -5,12 +5,13 @@ believe. Decoding and detection are blocking; callers run `inspect` in a worker 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from adapters.video_io import DecodeLimits, PyAvVideoCodec, VideoDecodeError, VideoLimitError
 from domain.errors import DomainError, UnreadableMediaError, UnsupportedMediaTypeError
 from domain.provenance import (
+    Disclosure,
     ProvenanceError,
     ProvenanceRecord,
     ProvenanceSigner,
@@ -48,13 +49,17 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Attribution:
-    """The verdict: the generation's public record (None: no provenance found) and how it
-    was found: "watermark", "c2pa", "both" or "none"."""
+    """The verdict: the generation's public record (None: no provenance found), how it
+    was found ("watermark", "c2pa", "both" or "none"), and the AI disclosure of its signed
+    manifest, whether the upload still carries it ("file") or was stripped of it and the
+    watermark led to the published original ("published")."""
 
     record: PublicRecord | None
     found_by: str
     manifest_used: bool
     note: str
+    disclosure: Disclosure | None = None
+    disclosure_from: str = ""
 
 
 class ProvenanceInspector:
@@ -91,10 +96,28 @@ class ProvenanceInspector:
 
 Lookup = Callable[[UUID], Awaitable[PublicRecord | None]]
 SerialLookup = Callable[[bytes], Awaitable[PublicRecord | None]]
+DisclosureLookup = Callable[[UUID], Awaitable[Disclosure | None]]
 
 
-async def attribute(evidence: Evidence, by_serial: SerialLookup, by_id: Lookup
-                    ) -> Attribution:
+async def attribute(evidence: Evidence, by_serial: SerialLookup, by_id: Lookup,
+                    published_disclosure: DisclosureLookup | None = None) -> Attribution:
+    """`attribution` below, with the disclosure: the upload's own manifest when it was
+    believed, else (a stripped or re-encoded copy) the published original's."""
+    verdict = await attribution(evidence, by_serial, by_id)
+    if verdict.record is None:
+        return verdict
+    manifest = evidence.manifest
+    if verdict.manifest_used and manifest is not None and manifest.disclosure is not None:
+        return replace(verdict, disclosure=manifest.disclosure, disclosure_from="file")
+    if published_disclosure is not None:
+        found = await published_disclosure(verdict.record.generation_id)
+        if found is not None:
+            return replace(verdict, disclosure=found, disclosure_from="published")
+    return verdict
+
+
+async def attribution(evidence: Evidence, by_serial: SerialLookup, by_id: Lookup
+                      ) -> Attribution:
     """Which generation, if any, the evidence names.
 
     The watermark is the stronger witness: its false-positive bound is known and it

@@ -23,9 +23,11 @@ from api.controllers.generations import GenerationController
 from api.controllers.identity import CameoController, IdentityController
 from api.controllers.members import MemberController, RegistrationController
 from api.controllers.provenance import ProvenanceController
+from api.controllers.provenance_check import ProvenanceCheckController
 from api.controllers.reports import ReportController
 from api.controllers.review import MyCasesController, ReviewController
 from api.controllers.rights import GrantController, RightsHolderController, WorkController
+from api.controllers.soft_binding import SoftBindingController
 from api.deps import container as container_of
 from api.errors import EXCEPTION_HANDLERS
 from api.ratelimit import RateLimits
@@ -35,7 +37,8 @@ CONTROLLERS: list[Any] = [
     RegistrationController, MemberController, CameoController, IdentityController,
     GenerationController, RightsHolderController, WorkController, GrantController,
     ReviewController, MyCasesController, ReportController, AdminController,
-    FeedController, LikeController, ProvenanceController,
+    FeedController, LikeController, ProvenanceController, ProvenanceCheckController,
+    SoftBindingController,
 ]
 
 

@@ -15,7 +15,9 @@ from domain.actors import Actor
 from domain.errors import DomainError
 
 DEFAULTS = {"generation": "30/minute", "verification": "5/hour",
-            "provenance": "20/minute"}  # the public lookup, per client address
+            # public, per client address: uploads that are decoded (the lookup, its page,
+            # the resolution API's byContent), and the resolution API's cheap queries
+            "provenance": "20/minute", "soft_binding": "120/minute"}
 
 
 class RateLimitedError(DomainError):
@@ -28,7 +30,7 @@ class RateLimits:
         self._limiter = MovingWindowRateLimiter(
             storage_from_string(redis_url or "memory://"))
         self._rules: dict[str, RateLimitItem] = {
-            name: parse(rule) for name, rule in (rules or DEFAULTS).items()}
+            name: parse(rule) for name, rule in {**DEFAULTS, **(rules or {})}.items()}
 
     def check(self, name: str, actor: Actor) -> None:
         """Counts one call; raises RateLimitedError (HTTP 429) once the window is full."""

@@ -7,6 +7,7 @@ from datetime import datetime
 import msgspec
 
 from adapters.provenance_lookup import Attribution, Evidence
+from domain.provenance import DIGITAL_SOURCE_TYPE
 
 
 class PublicGenerationOut(msgspec.Struct):
@@ -40,11 +41,37 @@ class C2paOut(msgspec.Struct):
     issues: list[str]
 
 
+class DisclosureOut(msgspec.Struct):
+    """The AI-generation disclosure of the generation's signed C2PA manifest."""
+
+    ai_generated: bool  # digital source type trainedAlgorithmicMedia
+    provider: str
+    system_name: str
+    system_version: str
+    created_at: str  # ISO 8601, UTC
+    manifest_id: str  # unique id: urn:c2pa:<generation id>
+    digital_source_type: str
+    source: str  # file: the upload's own manifest | published: the original's (stripped copy)
+
+    @classmethod
+    def of(cls, verdict: Attribution) -> DisclosureOut | None:
+        found = verdict.disclosure
+        if found is None:
+            return None
+        return cls(ai_generated=found.digital_source_type == DIGITAL_SOURCE_TYPE,
+                   provider=found.provider, system_name=found.system_name,
+                   system_version=found.system_version, created_at=found.created_at,
+                   manifest_id=found.manifest_id,
+                   digital_source_type=found.digital_source_type,
+                   source=verdict.disclosure_from)
+
+
 class ProvenanceOut(msgspec.Struct):
     found: bool
     found_by: str  # watermark | c2pa | both | none
     message: str
     generation: PublicGenerationOut | None
+    disclosure: DisclosureOut | None
     watermark: WatermarkOut
     c2pa: C2paOut
 
@@ -62,6 +89,7 @@ class ProvenanceOut(msgspec.Struct):
             found=record is not None, found_by=verdict.found_by,
             message=f"{message} ({verdict.note})" if verdict.note else message,
             generation=generation,
+            disclosure=DisclosureOut.of(verdict),
             watermark=WatermarkOut(
                 found=reading.found, payload=reading.payload.hex() if reading.payload else None,
                 confidence=reading.confidence,
