@@ -41,9 +41,10 @@ def lattice_candidates(mean_residual: np.ndarray, tile: int, limit: int = 100
     pairs += [_square(a, 0) for a in horizontal] + [_square(b, 1) for b in vertical]
     scored = sorted(pairs, key=lambda pair: -_lattice_score(z, *pair))
     # Beside the best by the lattice score, always the square completions of the two
-    # strongest peaks on each axis: a panned or textured picture can hide one axis.
-    strongest = [_square(peak[0], axis) for axis, peaks in enumerate(found)
-                 for peak in peaks[:2]]
+    # strongest peaks on each axis and their harmonics: a pan, a textured picture or the
+    # edges of an inset can hide one axis.
+    strongest = [_square(vector, axis) for axis, peaks in enumerate(found)
+                 for peak in peaks[:2] for vector in peak]
     chosen = _distinct(_distinct(scored, limit) + strongest)
     return [np.column_stack(pair) / tile for pair in chosen]
 

@@ -151,13 +151,14 @@ class SyncSearch:
     def __init__(self, layouts: list[TileLayout]) -> None:
         self.tile = layouts[0].tile
         patterns = np.stack([layout.sync_pixels for layout in layouts])
-        self._conj = np.conj(fft.rfft2(patterns, workers=1))
+        # Single precision: the maps are z-scored, and it halves the cost of the FFTs.
+        self._conj = np.conj(fft.rfft2(patterns, workers=1)).astype(np.complex64)
 
     def maps(self, folded: np.ndarray) -> np.ndarray:
         """(flips, seeds, tile, tile) z-scores of the correlation at each cyclic shift:
         z[f, s, dy, dx] compares the mirrored tile moved by (dy, dx) with seed s's pattern."""
         oriented = np.stack([orient(folded, flip, (0, 0)) for flip in range(len(FLIPS))])
-        spectra = fft.rfft2(oriented, workers=1)
+        spectra = fft.rfft2(oriented.astype(np.float32), workers=1)
         shape = (self.tile, self.tile)
         maps = fft.irfft2(spectra[:, None] * self._conj[None], s=shape, workers=1)
         centred = maps - maps.mean(axis=(2, 3), keepdims=True)
@@ -166,7 +167,7 @@ class SyncSearch:
 
     def score(self, folded: np.ndarray, seed: int, flip: int) -> float:
         """The highest z-score of one seed's pattern under one mirror, over all shifts."""
-        spectrum = fft.rfft2(orient(folded, flip, (0, 0)), workers=1)
+        spectrum = fft.rfft2(orient(folded, flip, (0, 0)).astype(np.float32), workers=1)
         plane = fft.irfft2(spectrum * self._conj[seed], s=(self.tile, self.tile), workers=1)
         spread = float(plane.std())
         return float((plane.max() - plane.mean()) / spread) if spread > 0 else 0.0
