@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any
 from uuid import UUID
 
 from adapters.video_io import DecodeLimits, PyAvVideoCodec, VideoDecodeError, VideoLimitError
@@ -15,6 +16,8 @@ from domain.provenance import (
     ProvenanceError,
     ProvenanceRecord,
     ProvenanceSigner,
+    VisibleMarkFinder,
+    VisibleMarkSighting,
     Watermarker,
     WatermarkReading,
 )
@@ -40,11 +43,12 @@ class VideoLimitsExceededError(DomainError):
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the file carries: the detector's reading, and the manifest (None: no readable
-    manifest in the file)."""
+    """What the file carries: the detector's reading, the manifest (None: no readable
+    manifest in the file), and the sampled luma frames, to look for the visible mark."""
 
     reading: WatermarkReading
     manifest: ProvenanceRecord | None
+    frames: Any = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class Attribution:
     note: str
     disclosure: Disclosure | None = None
     disclosure_from: str = ""
+    visible_mark: VisibleMarkSighting | None = None
 
 
 class ProvenanceInspector:
@@ -91,7 +96,7 @@ class ProvenanceInspector:
                 manifest = self.signer.read_bytes(media)
             except ProvenanceError:
                 manifest = None  # no manifest, or one too broken to parse: nothing to claim
-        return Evidence(reading, manifest)
+        return Evidence(reading, manifest, decoded.frames)
 
 
 Lookup = Callable[[UUID], Awaitable[PublicRecord | None]]
@@ -159,3 +164,13 @@ def _uuid(text: str) -> UUID:
         return UUID(text)
     except ValueError:
         return UUID(int=0)
+
+
+def sight_visible_mark(evidence: Evidence, verdict: Attribution,
+                       finder: VisibleMarkFinder | None) -> Attribution:
+    """For a copy that names one of our generations: does it still show that generation's
+    visible mark (with its creator's handle), mirrored, or not at all? Blocking."""
+    if finder is None or verdict.record is None or evidence.frames is None:
+        return verdict
+    sighting = finder.sight(evidence.frames, verdict.record.creator_handle)
+    return replace(verdict, visible_mark=sighting)

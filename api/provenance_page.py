@@ -60,8 +60,21 @@ def result(out: ProvenanceOut) -> str:
                           f"{d.manifest_id}."
                           + (" This copy had lost its manifest; the disclosure comes from "
                              "the published original." if d.source == "published" else "")))
+    if out.visible_mark is not None:
+        lines.append(("", _VISIBLE[out.visible_mark.state]))
     lines.append(("", _how(out)))
     return _paragraphs(*lines)
+
+
+_VISIBLE = {
+    "readable": "Its visible mark (the AI badge and the creator's handle) is in the picture.",
+    "mirrored": "Its visible mark is in the picture but mirrored: the text reads backwards; "
+                "the AI badge reads the same either way.",
+    "badge": "Only the AI badge of its visible mark can be seen; its text was cut, covered "
+             "or blurred.",
+    "missing": "Its visible mark is gone: this copy was altered to remove, cover or crop it "
+               "out, though the invisible watermark still shows where it came from.",
+}
 
 
 def failure(detail: str) -> str:

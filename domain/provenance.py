@@ -107,6 +107,25 @@ class ProvenanceRecord:
     disclosure: Disclosure | None = None
 
 
+@dataclass(frozen=True)
+class VisibleMarkSighting:
+    """Whether a copy still shows the visible mark: `state` is "readable" (as drawn),
+    "mirrored" (the text reads backwards; the "AI" badge reads the same), "badge" (only the
+    badge is seen) or "missing" (removed, covered or cropped out: tampering, when the
+    invisible watermark names one of our videos); with the finder's scores."""
+
+    state: str
+    upright: float
+    mirrored: float
+    badge: float
+
+
+class VisibleMarkFinder(Protocol):
+    """Looks for a generation's visible mark (with its creator's handle) in luma frames."""
+
+    def sight(self, luma: FrameBatch, handle: str) -> VisibleMarkSighting: ...
+
+
 class ProvenanceError(RuntimeError):
     """Signing failed, or a file carries no readable manifest."""
 

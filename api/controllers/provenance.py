@@ -16,6 +16,7 @@ from adapters.provenance_lookup import (
     Evidence,
     ProvenanceInspector,
     attribute,
+    sight_visible_mark,
 )
 from api.deps import IdempotencyKey, Req, container, views
 from api.schemas.provenance import ProvenanceOut
@@ -50,7 +51,9 @@ async def look_up(request: Req, media: bytes, media_type: str) -> tuple[Evidence
     async def published_disclosure(generation_id: UUID) -> Disclosure | None:
         return await sync_to_thread(repository.disclosure, generation_id)
 
-    return evidence, await attribute(evidence, v.by_serial, v.get, published_disclosure)
+    verdict = await attribute(evidence, v.by_serial, v.get, published_disclosure)
+    verdict = await sync_to_thread(sight_visible_mark, evidence, verdict, c.visible_marks)
+    return evidence, verdict
 
 
 class ProvenanceController(Controller):

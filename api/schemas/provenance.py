@@ -66,12 +66,24 @@ class DisclosureOut(msgspec.Struct):
                    source=verdict.disclosure_from)
 
 
+class VisibleMarkOut(msgspec.Struct):
+    """Whether the copy still shows the generation's visible mark ("AI" badge, platform
+    text, creator's handle): readable | mirrored (text backwards, badge unchanged) | badge
+    (only the badge) | missing (removed, covered or cropped out); the finder's scores."""
+
+    state: str
+    upright: float
+    mirrored: float
+    badge: float
+
+
 class ProvenanceOut(msgspec.Struct):
     found: bool
     found_by: str  # watermark | c2pa | both | none
     message: str
     generation: PublicGenerationOut | None
     disclosure: DisclosureOut | None
+    visible_mark: VisibleMarkOut | None
     watermark: WatermarkOut
     c2pa: C2paOut
 
@@ -90,6 +102,9 @@ class ProvenanceOut(msgspec.Struct):
             message=f"{message} ({verdict.note})" if verdict.note else message,
             generation=generation,
             disclosure=DisclosureOut.of(verdict),
+            visible_mark=None if verdict.visible_mark is None else VisibleMarkOut(
+                verdict.visible_mark.state, round(verdict.visible_mark.upright, 3),
+                round(verdict.visible_mark.mirrored, 3), round(verdict.visible_mark.badge, 3)),
             watermark=WatermarkOut(
                 found=reading.found, payload=reading.payload.hex() if reading.payload else None,
                 confidence=reading.confidence,

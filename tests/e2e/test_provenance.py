@@ -20,6 +20,7 @@ from skimage import data
 from adapters.video_io import PyAvVideoCodec
 from api.ratelimit import RateLimits
 from domain.provenance import ProvenanceClaim
+from inference.visible_mark import MovingOverlayMarker
 from tests.e2e.conftest import Api
 
 FPS = 24.0
@@ -46,6 +47,7 @@ async def published_video(api: Api, handle: str) -> tuple[str, bytes]:
     await api.worker(app.record_scan, gid, {"faces": [], "works": [], "safety": []})
     serial = await api.worker(app.assign_watermark_serial, gid)
     marked = c.watermarker.embed(panning_clip(data.astronaut()), serial)
+    marked = MovingOverlayMarker().apply(marked, handle, FPS)  # as the worker does
     mp4 = CODEC.encode_h264(marked, FPS, crf=20, preset="veryfast")
     claim = ProvenanceClaim(str(gid), serial, created_at=MADE, system="composite-v1",
                             extra={"creator": handle})
@@ -78,6 +80,12 @@ def reuploaded_copy(mp4: bytes) -> bytes:
     return CODEC.encode_h264(edited, FPS, crf=28, preset="veryfast")
 
 
+def mirrored_copy(mp4: bytes) -> bytes:
+    """Mirrored left-right and encoded again at CRF 28."""
+    return CODEC.encode_h264(CODEC.decode(mp4).frames[:, :, ::-1], FPS, crf=28,
+                             preset="veryfast")
+
+
 def stripped_half_size_copy(mp4: bytes) -> bytes:
     """Decoded, scaled to 50%, encoded again: a new file with no manifest."""
     frames = CODEC.decode(mp4).frames
@@ -92,6 +100,7 @@ async def test_a_published_video_and_its_stripped_copy_name_their_generation(api
     original = await lookup(api, signed)
     assert (original["found"], original["found_by"]) == (True, "both")
     assert original["disclosure"]["source"] == "file"
+    assert original["visible_mark"]["state"] == "readable"
     assert original["generation"]["id"] == gid
     assert original["generation"]["creator_handle"] == "lumen"
     assert original["generation"]["state"] == "published"
@@ -162,6 +171,13 @@ async def test_a_mirrored_cropped_rotated_reencoded_copy_names_its_generation_an
     assert (disclosure["system_name"], disclosure["created_at"]) == (
         "composite-v1", "2026-11-30T18:05:00Z")
     assert disclosure["provider"] and disclosure["system_version"]
+    # This short copy's crop cut away the corner the visible mark was crossing: said so.
+    assert traced["visible_mark"]["state"] in ("missing", "badge")
+
+    # Mirrored only: the handle reads backwards, the "AI" badge does not; the lookup says so.
+    mirrored = await lookup(api, mirrored_copy(signed))
+    assert mirrored["generation"]["id"] == gid
+    assert mirrored["visible_mark"]["state"] == "mirrored"
 
 
 async def test_the_soft_binding_resolution_api_resolves_the_watermark_to_the_manifest(
@@ -215,12 +231,13 @@ async def test_the_check_page_answers_an_upload_in_words(api: Api):
     assert "multipart/form-data" in form.text
 
     answer = await api.client.post("/provenance/check", files={
-        "video": ("copy.mp4", reuploaded_copy(signed), "video/mp4")})
+        "video": ("copy.mp4", mirrored_copy(signed), "video/mp4")})
     assert answer.status_code == 200
     assert "Yes: this video was made here with AI, by @wren" in answer.text
     assert "It is published." in answer.text
     assert f"urn:c2pa:{gid}" in answer.text
     assert "lost its manifest" in answer.text
+    assert "visible mark is in the picture but mirrored" in answer.text
 
     text = await api.client.post("/provenance/check", files={
         "video": ("notes.txt", b"hello", "text/plain")})
