@@ -72,8 +72,9 @@ _VISIBLE = {
                 "the AI badge reads the same either way.",
     "badge": "Only the AI badge of its visible mark can be seen; its text was cut, covered "
              "or blurred.",
-    "missing": "Its visible mark is gone: this copy was altered to remove, cover or crop it "
-               "out, though the invisible watermark still shows where it came from.",
+    "missing": "We could not see its visible mark in this copy: it was removed, covered or "
+               "cropped out, or the picture was turned or zoomed beyond what we look for. "
+               "The invisible watermark still shows where it came from.",
 }
 
 

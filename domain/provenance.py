@@ -111,8 +111,9 @@ class ProvenanceRecord:
 class VisibleMarkSighting:
     """Whether a copy still shows the visible mark: `state` is "readable" (as drawn),
     "mirrored" (the text reads backwards; the "AI" badge reads the same), "badge" (only the
-    badge is seen) or "missing" (removed, covered or cropped out: tampering, when the
-    invisible watermark names one of our videos); with the finder's scores."""
+    badge is seen) or "missing" (not seen: removed, covered, cropped out, or distorted
+    beyond what the finder searches; on a copy the invisible watermark names as ours, a
+    sign of tampering); with the finder's scores."""
 
     state: str
     upright: float

@@ -146,54 +146,92 @@ def _badge(font: ImageFont.FreeTypeFont | ImageFont.ImageFont, stroke: int, heig
 
 
 # Scores (best normalised correlation) from which the text and the badge count as seen.
-# Measured on clips of scikit-image photos (docs/provenance.md): the text scored 0.71-0.91
-# where it was drawn and at most 0.22 elsewhere (a mirrored copy included), the badge 0.99
-# where drawn and at most 0.54 elsewhere.
+# Measured by benchmarks.visible_mark (docs/provenance.md): the text scored 0.68-0.92 where
+# it was drawn and at most 0.37 elsewhere (a mirrored copy included), the badge 0.99-1.00
+# where drawn and up to 0.75 on pictures that never had it.
 TEXT_SEEN = 0.5
-BADGE_SEEN = 0.75
+BADGE_SEEN = 0.9
 
 
 class StampFinder:
     """Finds a known stamp in luma frames by normalised cross-correlation (OpenCV's
     matchTemplate) over a few sizes, since a copy may be rescaled or cropped; the stamp's
-    path is not assumed, so trimmed copies are searched the same way. Scores: the stamp as
+    path is not assumed, so trimmed copies are searched the same way. The stamp is drawn at
+    `published_height` (the worker publishes 360 lines) and scaled. Scores: the stamp as
     drawn (`upright`) and mirrored left-right (`mirrored`), and the badge alone, which reads
     the same either way; each the best over positions, sizes and the sampled frames."""
 
     def __init__(self, marker: MovingOverlayMarker | None = None,
-                 scales: tuple[float, ...] = (0.75, 1.0, 1.35),
-                 frames: int = 6) -> None:
+                 scales: tuple[float, ...] = (0.75, 1.0, 1.2, 1.45),
+                 angles: tuple[float, ...] = (0.0,),
+                 frames: int = 6, published_height: int = 360) -> None:
         self.marker = marker or MovingOverlayMarker()
+        self.published_height = published_height
         self.scales = scales
+        self.angles = angles
         self.frames = frames
 
     def sight(self, luma: Any, handle: str) -> VisibleMarkSighting:
-        """`luma`: uint8 (N, H, W) frames of the copy, any size."""
+        """`luma`: uint8 (N, H, W) frames of the copy, any size. At each of `angles` in turn
+        (upright only by default: turned templates did not find the stamp in rotated and
+        cropped copies, and raised the scores of pictures without it) until it is seen."""
         batch = np.asarray(luma)
         picks = np.linspace(0, batch.shape[0] - 1, min(self.frames, batch.shape[0]))
         sample = [batch[i].astype(np.float32) for i in picks.round().astype(np.int64)]
-        height, width = batch.shape[1:3]
         best = {"upright": 0.0, "mirrored": 0.0, "badge": 0.0}
+        for angle in self.angles:
+            self._search(sample, handle, angle, best)
+            if _state(best) != "missing":
+                break
+        return VisibleMarkSighting(_state(best), best["upright"], best["mirrored"],
+                                   best["badge"])
+
+    def _search(self, sample: list[np.ndarray], handle: str, angle: float,
+                best: dict[str, float]) -> None:
+        height, width = sample[0].shape
+        # Drawn at the size it was published at, then scaled as a resized copy scales it.
+        stamp = self.marker.stamp(handle, self.published_height)
+        badge_width = _badge_width(stamp)
+        drawn = _luma_template(stamp)
         for scale in self.scales:
-            stamp = self.marker.stamp(handle, max(16, round(height * scale)))
-            template = _luma_template(stamp)
-            templates = {"upright": template, "mirrored": template[:, ::-1].copy(),
-                         "badge": template[:, : _badge_width(stamp)].copy()}
-            for name, pattern in templates.items():
+            factor = scale * height / self.published_height
+            size = (max(1, round(drawn.shape[1] * factor)), max(1, round(drawn.shape[0] * factor)))
+            template = cv2.resize(drawn, size, interpolation=cv2.INTER_AREA if factor < 1
+                                  else cv2.INTER_LINEAR)
+            cut = max(1, round(badge_width * factor))
+            templates = {"upright": template, "mirrored": template[:, ::-1],
+                         "badge": template[:, :cut]}
+            for name, unturned in templates.items():
+                pattern = _turned(unturned, angle)
                 if pattern.shape[0] >= height or pattern.shape[1] >= width \
                         or pattern.std() == 0:
                     continue
                 for frame in sample:
                     score = float(cv2.matchTemplate(frame, pattern, cv2.TM_CCOEFF_NORMED).max())
                     best[name] = max(best[name], score)
-        upright, mirrored, badge = best["upright"], best["mirrored"], best["badge"]
-        if upright >= TEXT_SEEN and upright >= mirrored:
-            state = "readable"
-        elif mirrored >= TEXT_SEEN:
-            state = "mirrored"
-        else:
-            state = "badge" if badge >= BADGE_SEEN else "missing"
-        return VisibleMarkSighting(state, upright, mirrored, badge)
+
+
+def _state(best: dict[str, float]) -> str:
+    upright, mirrored, badge = best["upright"], best["mirrored"], best["badge"]
+    if upright >= TEXT_SEEN and upright >= mirrored:
+        return "readable"
+    if mirrored >= TEXT_SEEN:
+        return "mirrored"
+    return "badge" if badge >= BADGE_SEEN else "missing"
+
+
+def _turned(pattern: np.ndarray, degrees: float) -> np.ndarray:
+    """The template rotated about its centre on a canvas that holds it, corners mid grey."""
+    if not degrees:
+        return np.ascontiguousarray(pattern)
+    height, width = pattern.shape
+    angle = math.radians(abs(degrees))
+    size = (math.ceil(width * math.cos(angle) + height * math.sin(angle)),
+            math.ceil(width * math.sin(angle) + height * math.cos(angle)))
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    matrix[:, 2] += ((size[0] - width) / 2, (size[1] - height) / 2)
+    return cv2.warpAffine(np.ascontiguousarray(pattern), matrix, size, flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=128.0)
 
 
 def _luma_template(stamp: np.ndarray) -> np.ndarray:

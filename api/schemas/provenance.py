@@ -69,7 +69,8 @@ class DisclosureOut(msgspec.Struct):
 class VisibleMarkOut(msgspec.Struct):
     """Whether the copy still shows the generation's visible mark ("AI" badge, platform
     text, creator's handle): readable | mirrored (text backwards, badge unchanged) | badge
-    (only the badge) | missing (removed, covered or cropped out); the finder's scores."""
+    (only the badge) | missing (not seen: removed, covered, cropped out, or turned or zoomed
+    beyond what the finder searches); the finder's scores (normalised correlations)."""
 
     state: str
     upright: float

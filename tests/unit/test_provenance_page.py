@@ -12,6 +12,7 @@ from api.schemas.provenance import (
     DisclosureOut,
     ProvenanceOut,
     PublicGenerationOut,
+    VisibleMarkOut,
     WatermarkOut,
 )
 
@@ -19,7 +20,8 @@ pytestmark = pytest.mark.unit
 GID = "3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
 
 
-def answer(found: bool, state: str = "published", manifest: bool = False) -> ProvenanceOut:
+def answer(found: bool, state: str = "published", manifest: bool = False,
+           visible: str = "mirrored") -> ProvenanceOut:
     generation = PublicGenerationOut(
         id=GID, created_at=datetime(2026, 11, 30, 18, 5, tzinfo=UTC), creator_handle="lumen",
         state=state, published=state == "published", taken_down=state == "taken_down",
@@ -33,6 +35,7 @@ def answer(found: bool, state: str = "published", manifest: bool = False) -> Pro
     return ProvenanceOut(
         found=found, found_by=("both" if manifest else "watermark") if found else "none",
         message="", generation=generation, disclosure=disclosure,
+        visible_mark=VisibleMarkOut(visible, 0.2, 0.8, 0.99) if found else None,
         watermark=WatermarkOut(found=found, payload="0a0b0c0d0e0f" if found else None,
                                confidence=0.95 if found else 0.2,
                                false_positive_probability=1e-19 if found else 1.0,
@@ -49,6 +52,12 @@ def test_a_stripped_copy_is_told_who_made_it_when_and_with_what_system() -> None
     assert "Consentry&#x27;s system composite-v1 (version 0.1.0)" in text
     assert f"urn:c2pa:{GID}" in text and "lost its manifest" in text
     assert "at most one in 10^19" in text and "no C2PA manifest" in text
+    assert "visible mark is in the picture but mirrored" in text
+
+
+def test_a_copy_whose_visible_mark_is_not_seen_is_told_so_with_its_caveats() -> None:
+    text = result(answer(True, visible="missing"))
+    assert "could not see its visible mark" in text and "turned or zoomed" in text
 
 
 def test_a_taken_down_original_with_its_manifest_says_both() -> None:
