@@ -167,7 +167,8 @@ class DctSpreadSpectrumWatermarker:
     def embed(self, frames: Any, payload: bytes) -> np.ndarray:
         batch = _as_batch(frames)
         offset = self.pattern(payload, batch.shape[1], batch.shape[2])
-        masking = Masking(offset, self._mask_gamma) if self._mask_gamma else None
+        tiny = min(batch.shape[1], batch.shape[2]) < 16
+        masking = Masking(offset, self._mask_gamma) if self._mask_gamma and not tiny else None
         out = np.empty_like(batch)
         # Chunks keep the float intermediates small and in cache.
         for start in range(0, batch.shape[0], 8):
