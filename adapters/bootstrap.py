@@ -23,7 +23,7 @@ from domain.prompts import (
     SemanticWorkMatcher,
     WorkAliasIndex,
 )
-from domain.provenance import ProvenanceSigner, Watermarker
+from domain.provenance import ProvenanceSigner, VisibleMarkFinder, Watermarker
 from domain.services import Consentry
 from domain.services.core import Clock, utc_now
 from domain.services.face_enrolment import EnrolledFaces, FaceIndexFollower
@@ -45,6 +45,8 @@ class Container:
     # signer; the worker marks and signs with them, POST /provenance reads with them.
     watermarker: Watermarker | None = None
     signer: ProvenanceSigner | None = None
+    # Whether an uploaded copy still shows a generation's visible mark (POST /provenance).
+    visible_marks: VisibleMarkFinder | None = None
     # Faces (adapters/faces.py): per-identity data keys apart from the event store, the
     # vault sealing templates and reference faces with them, the face model, the 1:N index
     # following the log, cameo owners' faces, and the VERIFY_IDENTITY job handler.
@@ -98,11 +100,13 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
 
         built = build_provenance(settings)
         watermarker, signer = watermarker or built[0], signer or built[1]
+    from inference.visible_mark import StampFinder
     faces = build_faces(settings, app, blobs, face_analyzer)
     app.secrets = WindowedSecretSealer(faces.key_store, clock)
     return Container(settings, app, blobs, reference_hasher=media.hasher,
                      reference_embedder=media.embedder, work_scanner=media.works,
                      safety=safety or media.safety, watermarker=watermarker, signer=signer,
+                     visible_marks=StampFinder(),
                      key_store=faces.key_store, vault=faces.vault,
                      face_analyzer=faces.analyzer, face_index=faces.index,
                      cameo_faces=faces.cameo_faces,

@@ -37,6 +37,8 @@ class Settings:
     c2pa_chain: str = ""
     c2pa_key: str = ""
     c2pa_trust_anchors: str = ""
+    # Who provides the AI system, as the C2PA manifests disclose it.
+    provider: str = "Consentry"
     # Blobs: `local` (files under data_dir) or `s3://bucket/optional/prefix` on any
     # S3-compatible endpoint; its credentials come from the AWS chain, never from here.
     blob_store: str = "local"
@@ -75,6 +77,7 @@ class Settings:
             c2pa_chain=env.get("CONSENTRY_C2PA_CHAIN", ""),
             c2pa_key=env.get("CONSENTRY_C2PA_KEY", ""),
             c2pa_trust_anchors=env.get("CONSENTRY_C2PA_TRUST_ANCHORS", ""),
+            provider=env.get("CONSENTRY_PROVIDER", "Consentry"),
             blob_store=env.get("CONSENTRY_BLOB_STORE", "local"),
             s3_endpoint=env.get("CONSENTRY_S3_ENDPOINT", ""),
             s3_region=env.get("CONSENTRY_S3_REGION", ""),

@@ -26,10 +26,12 @@ from api.controllers.generations import GenerationController
 from api.controllers.identity import CameoController, IdentityController
 from api.controllers.members import MemberController, RegistrationController
 from api.controllers.provenance import ProvenanceController
+from api.controllers.provenance_check import ProvenanceCheckController
 from api.controllers.reports import ReportController
 from api.controllers.review import MyCasesController, ReviewController, ReviewDeskController
 from api.controllers.review_config import ReviewConfigController
 from api.controllers.rights import GrantController, RightsHolderController, WorkController
+from api.controllers.soft_binding import SoftBindingController
 from api.deps import container as container_of
 from api.errors import EXCEPTION_HANDLERS
 from api.openapi import document_errors
@@ -43,7 +45,8 @@ CONTROLLERS: list[Any] = [
     GenerationController, RightsHolderController, WorkController, GrantController,
     ReviewController, ReviewDeskController, ReviewConfigController, MyCasesController,
     ReportController, AdminController,
-    FeedController, LikeController, ProvenanceController,
+    FeedController, LikeController, ProvenanceController, ProvenanceCheckController,
+    SoftBindingController,
 ]
 
 
