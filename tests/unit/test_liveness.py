@@ -205,6 +205,18 @@ def test_a_digits_checker_that_found_no_speech_fails_with_no_speech():
     assert outcome.reasons == (NO_SPEECH,) and not outcome.passed
 
 
+def test_a_configured_digits_checker_decides_whether_anyone_spoke():
+    """Short digit words read briskly are under the level check's 0.8 s; the speech
+    detector behind the digits checker is the better witness, both ways."""
+    shots, brief = turning("left", "up"), speech(0.5)
+    padded = np.concatenate([np.zeros(RATE, np.float32), brief, np.zeros(2 * RATE, np.float32)])
+    assert check(shots, audio=padded).reasons == (NO_SPEECH,)  # level check alone
+    heard = check(shots, audio=padded, digits=ScriptedDigits(SpokenDigitsStatus.HEARD))
+    assert heard.passed and heard.liveness == 1.0
+    silent = check(shots, digits=ScriptedDigits(SpokenDigitsStatus.NO_SPEECH))
+    assert silent.reasons == (NO_SPEECH,) and silent.liveness < 1.0
+
+
 def test_heard_digits_pass_and_count_towards_liveness():
     outcome = check(turning("left", "up"), digits=ScriptedDigits(SpokenDigitsStatus.HEARD))
     assert outcome.passed and outcome.unchecked == (VOICE,) and outcome.liveness == 1.0
