@@ -27,6 +27,7 @@ PG_BIN=""        # directory holding initdb, pg_ctl, postgres
 PSQL=""
 PG_ISREADY=""
 REDIS_SERVER=""
+ESPEAK=""       # espeak-ng: the tests' synthesized speech (verification videos, voices)
 
 find_pg_bin() {
     local i p c
@@ -58,6 +59,7 @@ find_binaries() {
     if [[ -z "$REDIS_SERVER" && -x /usr/bin/redis-server ]]; then
         REDIS_SERVER=/usr/bin/redis-server
     fi
+    ESPEAK="$(command -v espeak-ng || true)"
     PSQL=""
     PG_ISREADY=""
     if [[ -n "$PG_BIN" ]]; then
@@ -91,6 +93,10 @@ ensure_binaries() {
     local packages=()
     [[ -z "$PG_BIN" || -z "$PSQL" ]] && packages+=(postgresql)
     [[ -z "$REDIS_SERVER" ]] && packages+=(redis-server)
+    # The review console's browser tests drive Debian's chromium through its WebDriver.
+    command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+    command -v chromedriver >/dev/null 2>&1 || packages+=(chromium-driver)
+    [[ -z "$ESPEAK" ]] && packages+=(espeak-ng)
     if ((${#packages[@]})); then
         log "not found: ${packages[*]}"
         install_packages "${packages[@]}"
@@ -99,6 +105,7 @@ ensure_binaries() {
     [[ -n "$PG_BIN" ]] || die "initdb/pg_ctl/postgres not found (PATH or /usr/lib/postgresql/*/bin)"
     [[ -n "$PSQL" ]] || die "psql not found"
     [[ -n "$REDIS_SERVER" ]] || die "redis-server not found"
+    [[ -n "$ESPEAK" ]] || die "espeak-ng not found"
 }
 
 # --------------------------------------------------------------------------

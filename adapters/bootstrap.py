@@ -9,6 +9,7 @@ from adapters.blob_store import build_blob_store
 from adapters.faces import build_faces
 from adapters.key_store import PostgresKeyStore, SqliteKeyStore
 from adapters.media_intake import MediaIntake
+from adapters.prompt_models import build_prompt_models
 from adapters.reference_index import build_media_scan
 from adapters.secret_replay import WindowedSecretSealer
 from adapters.settings import Settings
@@ -23,7 +24,7 @@ from domain.prompts import (
     SemanticWorkMatcher,
     WorkAliasIndex,
 )
-from domain.provenance import ProvenanceSigner, Watermarker
+from domain.provenance import ProvenanceSigner, VisibleMarkFinder, Watermarker
 from domain.services import Consentry
 from domain.services.core import Clock, utc_now
 from domain.services.face_enrolment import EnrolledFaces, FaceIndexFollower
@@ -45,6 +46,8 @@ class Container:
     # signer; the worker marks and signs with them, POST /provenance reads with them.
     watermarker: Watermarker | None = None
     signer: ProvenanceSigner | None = None
+    # Whether an uploaded copy still shows a generation's visible mark (POST /provenance).
+    visible_marks: VisibleMarkFinder | None = None
     # Faces (adapters/faces.py): per-identity data keys apart from the event store, the
     # vault sealing templates and reference faces with them, the face model, the 1:N index
     # following the log, cameo owners' faces, and the VERIFY_IDENTITY job handler.
@@ -82,21 +85,12 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
         from inference.aliases import AhoCorasickAliasIndex
 
         alias_index = AhoCorasickAliasIndex()
-    if semantic_matcher is None:
-        from inference.aliases import NotConfiguredSemanticMatcher
-
-        semantic_matcher = NotConfiguredSemanticMatcher()
-    if classifier is None:
-        from inference.prompt_categories import KeywordPromptClassifier
-
-        classifier = KeywordPromptClassifier()
-    if instruction_checker is None:
-        from inference.instructions import NotConfiguredInstructionChecker
-
-        instruction_checker = NotConfiguredInstructionChecker()
+    models = build_prompt_models(settings)
     app = Consentry(settings.event_store_env(), alias_index=alias_index,
-                    semantic_matcher=semantic_matcher, classifier=classifier,
-                    instruction_checker=instruction_checker, clock=clock,
+                    semantic_matcher=semantic_matcher or models.matcher,
+                    classifier=classifier or models.classifier,
+                    instruction_checker=instruction_checker or models.instructions,
+                    alias_policy=models.alias_policy, clock=clock,
                     invite_caps=settings.invite_caps)
     from adapters.observability import on_commit
 
@@ -110,12 +104,14 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
 
         built = build_provenance(settings)
         watermarker, signer = watermarker or built[0], signer or built[1]
+    from inference.visible_mark import StampFinder
     faces = build_faces(settings, app, blobs, face_analyzer)
     app.secrets = WindowedSecretSealer(faces.key_store, clock)
     app.webhook_secrets = KeyStoreWebhookSecrets(faces.key_store)
     return Container(settings, app, blobs, reference_hasher=media.hasher,
                      reference_embedder=media.embedder, work_scanner=media.works,
                      safety=safety or media.safety, watermarker=watermarker, signer=signer,
+                     visible_marks=StampFinder(),
                      key_store=faces.key_store, vault=faces.vault,
                      face_analyzer=faces.analyzer, face_index=faces.index,
                      cameo_faces=faces.cameo_faces,

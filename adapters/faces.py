@@ -1,6 +1,7 @@
-"""The face side of the composition root: the key store of per-identity data keys (apart
-from the event store), the vault that seals biometric data with them, the face model, the
-1:N index that follows the log, cameo owners' faces, and the verification job."""
+"""The biometric side of the composition root: the key store of per-identity data keys
+(apart from the event store), the vault that seals biometric data with them, the face
+model, the 1:N index that follows the log, cameo owners' faces, the speech models (spoken
+digits, speaker embeddings) and the verification job."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from domain.services import Consentry
 from domain.services.face_enrolment import EnrolledFaces, FaceIndexFollower
 from domain.services.verification import VerificationWorker
 from domain.verification import VerificationChecker
+from domain.voice import SpeakerEmbedder
 
 KEY_FILE = "keys.sqlite3"
 
@@ -27,6 +29,7 @@ class FaceComponents:
     index: FaceIndexFollower
     cameo_faces: EnrolledFaces
     verification: VerificationWorker
+    speaker: SpeakerEmbedder | None = None
 
 
 def build_key_store(settings: Settings) -> SqliteKeyStore | PostgresKeyStore:
@@ -43,10 +46,12 @@ def build_faces(settings: Settings, app: Consentry, blobs: BlobStore,
                 analyzer: FaceAnalyzer | None = None,
                 checker: VerificationChecker | None = None) -> FaceComponents:
     """Rebuilds the face index from the log (which also completes any erasure whose
-    shredding a crash interrupted). `analyzer` defaults to dlib, loaded on first use."""
+    shredding a crash interrupted). `analyzer` defaults to dlib, the spoken digits to
+    PocketSphinx and the voice to Resemblyzer, each loaded on first use."""
     from inference.face_index import TieredFaceIndex
     from inference.face_loading import embedded_face_analyzer
     from inference.liveness import VerificationVideoChecker
+    from inference.speech_loading import embedded_speech
 
     key_store = build_key_store(settings)
     vault = TemplateVault(key_store)
@@ -54,9 +59,12 @@ def build_faces(settings: Settings, app: Consentry, blobs: BlobStore,
     index = FaceIndexFollower(app, TieredFaceIndex(analyzer.model_id, analyzer.metric),
                               vault, blobs)
     index.catch_up()
+    speaker = None
     if checker is None:
-        checker = VerificationVideoChecker(analyzer, index=index)
+        digits, speaker = embedded_speech()
+        checker = VerificationVideoChecker(analyzer, digits=digits, index=index,
+                                           voice=speaker)
     return FaceComponents(
         key_store=key_store, vault=vault, analyzer=analyzer, index=index,
         cameo_faces=EnrolledFaces(app, vault, blobs),
-        verification=VerificationWorker(app, blobs, checker, vault, index))
+        verification=VerificationWorker(app, blobs, checker, vault, index), speaker=speaker)

@@ -5,7 +5,7 @@ believe. Decoding and detection are blocking; callers run `inspect` in a worker 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
@@ -16,9 +16,12 @@ from domain.errors import (
     UnsupportedMediaTypeError,
 )
 from domain.provenance import (
+    Disclosure,
     ProvenanceError,
     ProvenanceRecord,
     ProvenanceSigner,
+    VisibleMarkFinder,
+    VisibleMarkSighting,
     Watermarker,
     WatermarkReading,
 )
@@ -48,22 +51,28 @@ def check_media_type(media_type: str) -> None:
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the file carries: the detector's reading, and the manifest (None: no readable
-    manifest in the file)."""
+    """What the file carries: the detector's reading, the manifest (None: no readable
+    manifest in the file), and the sampled luma frames, to look for the visible mark."""
 
     reading: WatermarkReading
     manifest: ProvenanceRecord | None
+    frames: Any = None
 
 
 @dataclass(frozen=True)
 class Attribution:
-    """The verdict: the generation's public record (None: no provenance found) and how it
-    was found: "watermark", "c2pa", "both" or "none"."""
+    """The verdict: the generation's public record (None: no provenance found), how it
+    was found ("watermark", "c2pa", "both" or "none"), and the AI disclosure of its signed
+    manifest, whether the upload still carries it ("file") or was stripped of it and the
+    watermark led to the published original ("published")."""
 
     record: PublicRecord | None
     found_by: str
     manifest_used: bool
     note: str
+    disclosure: Disclosure | None = None
+    disclosure_from: str = ""
+    visible_mark: VisibleMarkSighting | None = None
 
 
 class ProvenanceInspector:
@@ -98,15 +107,33 @@ class ProvenanceInspector:
                 manifest = self.signer.read_bytes(media)
             except ProvenanceError:
                 manifest = None  # no manifest, or one too broken to parse: nothing to claim
-        return Evidence(reading, manifest)
+        return Evidence(reading, manifest, luma_frames)
 
 
 Lookup = Callable[[UUID], Awaitable[PublicRecord | None]]
 SerialLookup = Callable[[bytes], Awaitable[PublicRecord | None]]
+DisclosureLookup = Callable[[UUID], Awaitable[Disclosure | None]]
 
 
-async def attribute(evidence: Evidence, by_serial: SerialLookup, by_id: Lookup
-                    ) -> Attribution:
+async def attribute(evidence: Evidence, by_serial: SerialLookup, by_id: Lookup,
+                    published_disclosure: DisclosureLookup | None = None) -> Attribution:
+    """`attribution` below, with the disclosure: the upload's own manifest when it was
+    believed, else (a stripped or re-encoded copy) the published original's."""
+    verdict = await attribution(evidence, by_serial, by_id)
+    if verdict.record is None:
+        return verdict
+    manifest = evidence.manifest
+    if verdict.manifest_used and manifest is not None and manifest.disclosure is not None:
+        return replace(verdict, disclosure=manifest.disclosure, disclosure_from="file")
+    if published_disclosure is not None:
+        found = await published_disclosure(verdict.record.generation_id)
+        if found is not None:
+            return replace(verdict, disclosure=found, disclosure_from="published")
+    return verdict
+
+
+async def attribution(evidence: Evidence, by_serial: SerialLookup, by_id: Lookup
+                      ) -> Attribution:
     """Which generation, if any, the evidence names.
 
     The watermark is the stronger witness: its false-positive bound is known and it
@@ -148,3 +175,13 @@ def _uuid(text: str) -> UUID:
         return UUID(text)
     except ValueError:
         return UUID(int=0)
+
+
+def sight_visible_mark(evidence: Evidence, verdict: Attribution,
+                       finder: VisibleMarkFinder | None) -> Attribution:
+    """For a copy that names one of our generations: does it still show that generation's
+    visible mark (with its creator's handle), mirrored, or not at all? Blocking."""
+    if finder is None or verdict.record is None or evidence.frames is None:
+        return verdict
+    sighting = finder.sight(evidence.frames, verdict.record.creator_handle)
+    return replace(verdict, visible_mark=sighting)

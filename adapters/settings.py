@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlparse
 
 STORES = ("memory", "sqlite", "postgres")
 QUEUES = ("inprocess", "arq")
+PROMPT_MODELS = ("embedded", "keywords")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
@@ -36,6 +37,8 @@ class Settings:
     c2pa_chain: str = ""
     c2pa_key: str = ""
     c2pa_trust_anchors: str = ""
+    # Who provides the AI system, as the C2PA manifests disclose it.
+    provider: str = "Consentry"
     # Blobs: `local` (files under data_dir) or `s3://bucket/optional/prefix` on any
     # S3-compatible endpoint; its credentials come from the AWS chain, never from here.
     blob_store: str = "local"
@@ -60,6 +63,11 @@ class Settings:
     webhooks_allow_private: bool = False
     webhook_retry_schedule: tuple[float, ...] = ()
     webhook_timeout: float = 10.0  # seconds one attempt may take
+    # How prompts are read beside the alias index: `embedded` (MiniLM from its pinned
+    # wheel: the semantic work matcher, the cameo-instruction checker and the category
+    # classifier) or `keywords` (the keyword categories; the matcher and the checker are
+    # not configured, which the gate records and answers with review where it must).
+    prompt_models: str = "embedded"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +90,7 @@ class Settings:
             c2pa_chain=env.get("CONSENTRY_C2PA_CHAIN", ""),
             c2pa_key=env.get("CONSENTRY_C2PA_KEY", ""),
             c2pa_trust_anchors=env.get("CONSENTRY_C2PA_TRUST_ANCHORS", ""),
+            provider=env.get("CONSENTRY_PROVIDER", "Consentry"),
             blob_store=env.get("CONSENTRY_BLOB_STORE", "local"),
             s3_endpoint=env.get("CONSENTRY_S3_ENDPOINT", ""),
             s3_region=env.get("CONSENTRY_S3_REGION", ""),
@@ -98,6 +107,7 @@ class Settings:
             webhook_retry_schedule=tuple(float(x) for x in env.get(
                 "CONSENTRY_WEBHOOK_RETRY_SCHEDULE", "").split(",") if x.strip()),
             webhook_timeout=float(env.get("CONSENTRY_WEBHOOK_TIMEOUT", "10")),
+            prompt_models=env.get("CONSENTRY_PROMPT_MODELS", "embedded"),
         )
         settings.check()
         return settings
@@ -107,6 +117,8 @@ class Settings:
             raise ValueError(f"CONSENTRY_STORE must be one of {', '.join(STORES)}")
         if self.store == "postgres" and not self.pg_dsn:
             raise ValueError("CONSENTRY_STORE=postgres needs CONSENTRY_PG_DSN")
+        if self.prompt_models not in PROMPT_MODELS:
+            raise ValueError(f"CONSENTRY_PROMPT_MODELS must be one of {', '.join(PROMPT_MODELS)}")
         if self.queue not in QUEUES:
             raise ValueError(f"CONSENTRY_QUEUE must be one of {', '.join(QUEUES)}")
         if self.queue == "arq" and not self.redis_url:

@@ -1,6 +1,6 @@
-"""Face templates (and the reference face image kept for cameos) sealed with AES-256-GCM
-under their identity's own data key, so that what enters an event or a blob is ciphertext,
-and destroying the key (erasure) shreds every copy of it."""
+"""Face and voice templates (and the reference face image kept for cameos) sealed with
+AES-256-GCM under their identity's own data key, so that what enters an event or a blob is
+ciphertext, and destroying the key (erasure) shreds every copy of it."""
 
 from __future__ import annotations
 
@@ -41,6 +41,15 @@ class TemplateVault:
         plain = self._open(identity_id, ciphertext, _TEMPLATE)
         return FaceTemplate.from_bytes(plain) if plain is not None else None
 
+    def seal_voice(self, identity_id: str, template: FaceTemplate) -> bytes:
+        """A voice template under the same key, with its own associated data, so that a
+        sealed voice can never be opened as a face (or the reverse)."""
+        return self._seal(identity_id, template.to_bytes(), _VOICE)
+
+    def open_voice(self, identity_id: str, ciphertext: bytes) -> FaceTemplate | None:
+        plain = self._open(identity_id, ciphertext, _VOICE)
+        return FaceTemplate.from_bytes(plain) if plain is not None else None
+
     def seal_reference_face(self, identity_id: str, image: bytes) -> bytes:
         """The encoded face image (PNG) under the same key as the template, with other
         associated data, so neither ciphertext can pass for the other."""
@@ -73,6 +82,7 @@ class TemplateVault:
 
 _TEMPLATE = b"consentry/face-template/v1\x00"
 _REFERENCE_FACE = b"consentry/reference-face/v1\x00"
+_VOICE = b"consentry/voice-template/v1\x00"
 
 
 def enrolled_templates(events: Iterable[Any], vault: TemplateVault,
@@ -91,5 +101,26 @@ def enrolled_templates(events: Iterable[Any], vault: TemplateVault,
             sealed.pop(str(event.originator_id), None)
     for identity_id, ciphertext in sealed.items():
         template = vault.open(identity_id, ciphertext)
+        if template is not None:
+            yield identity_id, template
+
+
+def enrolled_voices(events: Iterable[Any], vault: TemplateVault,
+                    model_id: str | None = None) -> Iterator[tuple[str, FaceTemplate]]:
+    """Replay Identity events into (identity id, voice template) pairs for a voice index:
+    the latest verified voice of each identity not erased whose key still exists, of
+    `model_id` only when given. A re-verification without a voice drops the old one."""
+    sealed: dict[str, bytes] = {}
+    for event in events:
+        if isinstance(event, Identity.Verified):
+            voice = getattr(event, "voice_ciphertext", b"")
+            if voice and (model_id is None or event.voice_model_id == model_id):
+                sealed[str(event.originator_id)] = voice
+            else:
+                sealed.pop(str(event.originator_id), None)
+        elif isinstance(event, Identity.Erased):
+            sealed.pop(str(event.originator_id), None)
+    for identity_id, ciphertext in sealed.items():
+        template = vault.open_voice(identity_id, ciphertext)
         if template is not None:
             yield identity_id, template

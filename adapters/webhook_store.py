@@ -229,7 +229,10 @@ class WebhookStore:
         return [Attempt(*row) for row in rows]
 
     def close(self) -> None:
+        """Waits for a transaction under way (a sender's thread outlives its cancelled
+        task): closing a SQLite connection in use crashes the process."""
         if self._pool is not None:
             self._pool.close()
         else:
-            self._db.close()
+            with self._lock:
+                self._db.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -13,6 +14,7 @@ from litestar.concurrency import sync_to_thread
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
 
 from adapters import metrics
 from adapters.bootstrap import Container, bootstrap
@@ -21,6 +23,7 @@ from adapters.lock import DataDirLock
 from adapters.metrics_sampler import Sampler, sample_log, sample_queue, sample_review_queue
 from adapters.read_side import ReadSide
 from adapters.settings import Settings
+from api.console.pages import ConsoleController
 from api.controllers.admin import AdminController
 from api.controllers.feed import FeedController, LikeController
 from api.controllers.generations import GenerationController
@@ -28,9 +31,12 @@ from api.controllers.identity import CameoController, IdentityController
 from api.controllers.members import MemberController, RegistrationController
 from api.controllers.notifications import NotificationController
 from api.controllers.provenance import ProvenanceController
+from api.controllers.provenance_check import ProvenanceCheckController
 from api.controllers.reports import ReportController
-from api.controllers.review import MyCasesController, ReviewController
+from api.controllers.review import MyCasesController, ReviewController, ReviewDeskController
+from api.controllers.review_config import ReviewConfigController
 from api.controllers.rights import GrantController, RightsHolderController, WorkController
+from api.controllers.soft_binding import SoftBindingController
 from api.controllers.webhooks import WebhookDeliveryController, WebhookEndpointController
 from api.deps import container as container_of
 from api.errors import EXCEPTION_HANDLERS
@@ -40,12 +46,15 @@ from api.ratelimit import RateLimits
 from api.requests import MAX_BODY_BYTES, BoundedRequest
 from domain.jobs import JobQueue
 
+CONSOLE_STATIC = Path(__file__).parent / "console" / "static"
 CONTROLLERS: list[Any] = [
     RegistrationController, MemberController, CameoController, IdentityController,
     GenerationController, RightsHolderController, WorkController, GrantController,
-    ReviewController, MyCasesController, ReportController, AdminController,
-    FeedController, LikeController, ProvenanceController, WebhookEndpointController,
-    WebhookDeliveryController, NotificationController,
+    ReviewController, ReviewDeskController, ReviewConfigController, MyCasesController,
+    ReportController, AdminController,
+    FeedController, LikeController, ProvenanceController, ProvenanceCheckController,
+    SoftBindingController, WebhookEndpointController, WebhookDeliveryController,
+    NotificationController,
 ]
 
 
@@ -139,7 +148,9 @@ def create_app(container: Container | None = None) -> Litestar:
     # /metrics on the API's own port unless a port of its own is configured (api/cli.py)
     extra = [metrics_endpoint] if not settings.metrics_port else []
     app = Litestar(
-        route_handlers=[health, *CONTROLLERS, *extra],
+        route_handlers=[health, *CONTROLLERS, ConsoleController, create_static_files_router(
+            path="/console/static", directories=[CONSOLE_STATIC], name="console-static"),
+            *extra],
         middleware=[observability_middleware],
         logging_config=None,  # logs are set up once per process (adapters/logging_setup.py)
         lifespan=[lifespan],

@@ -4,7 +4,14 @@ see every status the server may send, not only the successful ones."""
 
 from __future__ import annotations
 
-from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Reference
+from litestar.openapi.spec import (
+    OpenAPI,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Reference,
+    Schema,
+)
 
 from api.errors import PROBLEM
 
@@ -22,13 +29,18 @@ DESCRIPTIONS = {
     500: "the server failed (with an `error_id`); nothing was half-applied",
     503: "busy or not configured; see Retry-After when given",
 }
-# Operations with a rate limit, or that decode uploads in the media intake.
-LIMITED = {"requestGeneration", "startVerification", "lookupProvenance"}
-UPLOADS = {"lookupProvenance", "addWorkReference", "submitVerificationVideo"}
+# Operations with a rate limit, or that decode uploads in the media intake (the check
+# page and the C2PA soft-binding resolution API among them).
+LIMITED = {"requestGeneration", "startVerification", "lookupProvenance", "checkProvenanceUpload",
+           "uploadFile", "queryByBinding", "queryByLargeBinding", "getManifestById"}
+HTML = "text/html"
+UPLOADS = {"lookupProvenance", "checkProvenanceUpload", "uploadFile", "addWorkReference",
+           "submitVerificationVideo"}
 
 
 def document_errors(schema: OpenAPI) -> None:
     problem = OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))
+    page = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
     for item in (schema.paths or {}).values():
         for method in ("get", "post", "put", "patch", "delete"):
             operation = getattr(item, method)
@@ -44,11 +56,15 @@ def document_errors(schema: OpenAPI) -> None:
             if operation.operation_id in UPLOADS:
                 statuses |= {413, 415, 503}
             responses = operation.responses if operation.responses is not None else {}
+            content = {PROBLEM: problem}
+            if any(HTML in (r.content or {}) for r in responses.values()
+                   if isinstance(r, OpenAPIResponse)):
+                content[HTML] = page  # a page answers its visitors' errors as a page
             for status in sorted(statuses):
                 declared = responses.get(str(status))
                 # Litestar declares its own 400 as application/json; ours are problems.
                 if not isinstance(declared, OpenAPIResponse) or PROBLEM not in (
                         declared.content or {}):
                     responses[str(status)] = OpenAPIResponse(
-                        description=DESCRIPTIONS[status], content={PROBLEM: problem})
+                        description=DESCRIPTIONS[status], content=dict(content))
             operation.responses = responses

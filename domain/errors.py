@@ -110,3 +110,10 @@ class WebhookTargetRefusedError(ValidationError):
     deliveries cannot be aimed at the service's own network."""
 
     code = "webhook-target-refused"
+
+
+class AliasTooGenericError(ValidationError):
+    """A work's name or alias is an everyday word or too short: indexed, it would block
+    ordinary prompts."""
+
+    code = "alias-too-generic"

@@ -311,14 +311,20 @@ class KeyStore(Protocol):
 
 class SpokenDigitsStatus(StrEnum):
     HEARD = "heard"
-    NOT_HEARD = "not_heard"
+    NOT_HEARD = "not_heard"  # speech, but not the challenge digits in their order
+    NO_SPEECH = "no_speech"  # no audio, or too little speech to read anything from
     NOT_CONFIGURED = "not_configured"
 
 
 @dataclass(frozen=True)
 class SpokenDigitsResult:
+    """`heard`: the digits the recogniser heard, in order; `speech_seconds`: how much
+    speech the voice-activity detector found."""
+
     status: SpokenDigitsStatus
     detail: str = ""
+    heard: str = ""
+    speech_seconds: float = 0.0
 
 
 class SpokenDigitsChecker(Protocol):

@@ -1,5 +1,5 @@
-"""A member's verified identity: the liveness challenge, its outcome and the face template.
-The template enters events only encrypted under a per-identity key held outside the event
+"""A member's verified identity: the liveness challenge, its outcome and the face and voice
+templates. They enter events only encrypted under a per-identity key held outside the event
 store; erasing destroys that key (crypto-shredding). A verification video's digest is
 claimed once (`VerificationMediaClaim`), so the same recording never verifies twice."""
 
@@ -43,6 +43,8 @@ class Identity(ConsentryAggregate):
         self.media_digest = ""
         self.template_ciphertext = b""
         self.model_id = ""
+        self.voice_ciphertext = b""
+        self.voice_model_id = ""
         self.failure_reasons: tuple[str, ...] = ()
         self.unchecked: tuple[str, ...] = ()
         self.reference_face_digest = ""
@@ -77,14 +79,23 @@ class Identity(ConsentryAggregate):
 
     class Verified(ConsentryAggregate.Event):
         """`reference_face_digest`: the blob of the best frame's face, sealed under the
-        identity's key; `unchecked`: checks no configured component could run."""
+        identity's key; `voice_ciphertext`: the voice template sealed under the same key
+        (empty when no speaker model ran: then "voice" is in `unchecked`)."""
 
+        class_version = 2
         template_ciphertext: bytes
         model_id: str
         quality: float
         liveness: float
         reference_face_digest: str
         unchecked: tuple[str, ...]
+        voice_ciphertext: bytes
+        voice_model_id: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["voice_ciphertext"] = ""  # base64 of no bytes: verified before voice
+            state["voice_model_id"] = ""
 
         def apply(self, identity: Identity) -> None:
             identity.status = "verified"
@@ -92,6 +103,8 @@ class Identity(ConsentryAggregate):
             identity.challenge = None
             identity.template_ciphertext = self.template_ciphertext
             identity.model_id = self.model_id
+            identity.voice_ciphertext = self.voice_ciphertext
+            identity.voice_model_id = self.voice_model_id
             identity.reference_face_digest = self.reference_face_digest
             identity.unchecked = self.unchecked
             identity.failure_reasons = ()
@@ -149,6 +162,7 @@ class Identity(ConsentryAggregate):
             identity.verified = False
             identity.challenge = None
             identity.template_ciphertext = b""
+            identity.voice_ciphertext = b""
             identity.reference_face_digest = ""
 
     @property
@@ -181,11 +195,13 @@ class Identity(ConsentryAggregate):
 
     def verify(self, actor: Actor, template_ciphertext: bytes, model_id: str, quality: float,
                liveness: float, reference_face_digest: str = "",
-               unchecked: tuple[str, ...] = ()) -> None:
+               unchecked: tuple[str, ...] = (), voice_ciphertext: bytes = b"",
+               voice_model_id: str = "") -> None:
         self._require(self.status == "submitted", "no submission awaits a decision")
         self._emit(self.Verified, actor, template_ciphertext=template_ciphertext,
                    model_id=model_id, quality=quality, liveness=liveness,
-                   reference_face_digest=reference_face_digest, unchecked=tuple(unchecked))
+                   reference_face_digest=reference_face_digest, unchecked=tuple(unchecked),
+                   voice_ciphertext=voice_ciphertext, voice_model_id=voice_model_id)
 
     def fail(self, actor: Actor, reasons: tuple[str, ...],
              unchecked: tuple[str, ...] = ()) -> None:

@@ -147,6 +147,19 @@ class WorkScanner(Protocol):
     def scan(self, frames: Frames) -> WorkScanReport: ...
 
 
+class CategorySafetyClassifier(Protocol):
+    """A safety model for some categories only (`categories`); its report labels those.
+    `SafetyClassifier`s are composed from these, one or more per category."""
+
+    @property
+    def categories(self) -> tuple[str, ...]: ...
+
+    @property
+    def configured(self) -> bool: ...
+
+    def scan(self, frames: Frames) -> SafetyReport: ...
+
+
 class SafetyClassifier(Protocol):
     @property
     def configured(self) -> bool: ...

@@ -4,13 +4,13 @@ who they follow (for mutuals) and today's generation count (the daily quota)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 from domain.actors import Actor, Role
 from domain.aggregate import ConsentryAggregate, Principal
-from domain.errors import InviteLimitReachedError, ValidationError
+from domain.errors import DomainError, InviteLimitReachedError, ValidationError
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,28 @@ TIERS = {
 }
 
 
+@dataclass(frozen=True)
+class Strike:
+    """A removal under a grave enough policy code, live until `expires_at`."""
+
+    case_id: UUID
+    policy_code: str
+    severity: int
+    at: datetime
+    expires_at: datetime
+
+
+class GenerationSuspendedError(DomainError):
+    """Strikes suspended this member's right to generate until a time."""
+
+    code = "generation-suspended"
+    status = 403
+
+
 class Member(Principal):
-    """Invariants: a known tier; no following oneself; quota counted per UTC day."""
+    """Invariants: a known tier; no following oneself; quota counted per UTC day; at most
+    one strike per case; generation stays suspended until its end (or until a withdrawn
+    strike leaves fewer live strikes than the limit that suspended it)."""
 
     role = Role.MEMBER
 
@@ -50,6 +70,9 @@ class Member(Principal):
         self.quota_day: date | None = None
         self.quota_used = 0
         self.invites_issued = 0
+        self.strikes: list[Strike] = []
+        self.generation_suspended_until: datetime | None = None
+        self.generation_suspension_reason = ""
 
     @classmethod
     def register(cls, actor: Actor, handle: str, invite_id: UUID | None = None,
@@ -108,6 +131,77 @@ class Member(Principal):
             if member.quota_day != self.day:
                 member.quota_day, member.quota_used = self.day, 0
             member.quota_used += 1
+
+    class StrikeAdded(ConsentryAggregate.Event):
+        case_id: UUID
+        policy_code: str
+        severity: int
+        expires_at: datetime
+
+        def apply(self, member: Member) -> None:
+            member.strikes.append(Strike(self.case_id, self.policy_code, self.severity,
+                                         self.timestamp, self.expires_at))
+
+    class StrikeWithdrawn(ConsentryAggregate.Event):
+        """The removal was overturned on appeal."""
+
+        case_id: UUID
+
+        def apply(self, member: Member) -> None:
+            member.strikes = [s for s in member.strikes if s.case_id != self.case_id]
+
+    class GenerationSuspended(ConsentryAggregate.Event):
+        until: datetime
+        reason: str
+
+        def apply(self, member: Member) -> None:
+            member.generation_suspended_until = self.until
+            member.generation_suspension_reason = self.reason
+
+    class GenerationSuspensionLifted(ConsentryAggregate.Event):
+        reason: str
+
+        def apply(self, member: Member) -> None:
+            member.generation_suspended_until = None
+            member.generation_suspension_reason = ""
+
+    def live_strikes(self, now: datetime) -> list[Strike]:
+        return [s for s in self.strikes if s.expires_at > now]
+
+    def add_strike(self, actor: Actor, case_id: UUID, policy_code: str, severity: int,
+                   now: datetime, lifetime: timedelta, limit: int,
+                   suspension: timedelta) -> None:
+        """A strike for a removal; the `limit`-th live one suspends generation for
+        `suspension`."""
+        if any(s.case_id == case_id for s in self.strikes):
+            return
+        self._emit(self.StrikeAdded, actor, case_id=case_id, policy_code=policy_code,
+                   severity=severity, expires_at=now + lifetime)
+        live = self.live_strikes(now)
+        if len(live) >= limit and not self.generation_suspended(now):
+            codes = ", ".join(s.policy_code for s in live)
+            self._emit(self.GenerationSuspended, actor, until=now + suspension,
+                       reason=f"{len(live)} strikes in force ({codes})")
+
+    def withdraw_strike(self, actor: Actor, case_id: UUID, now: datetime, limit: int) -> None:
+        if not any(s.case_id == case_id for s in self.strikes):
+            return
+        self._emit(self.StrikeWithdrawn, actor, case_id=case_id)
+        if self.generation_suspended(now) and len(self.live_strikes(now)) < limit:
+            self._emit(self.GenerationSuspensionLifted, actor,
+                       reason="a strike was withdrawn on appeal")
+
+    def generation_suspended(self, now: datetime) -> bool:
+        return self.generation_suspended_until is not None \
+            and now < self.generation_suspended_until
+
+    def check_may_generate(self, now: datetime) -> None:
+        if self.generation_suspended(now):
+            raise GenerationSuspendedError(
+                f"generation is suspended until {self.generation_suspended_until:%Y-%m-%d %H:%M}"
+                f" UTC: {self.generation_suspension_reason}",
+                until=str(self.generation_suspended_until),
+                reason=self.generation_suspension_reason)
 
     def record_invites(self, actor: Actor, invite_ids: tuple[UUID, ...], cap: int) -> None:
         """`cap`: how many invites this member's tier allows in all."""

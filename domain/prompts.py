@@ -20,11 +20,12 @@ class AliasHit:
     alias: str
     start: int
     end: int
-    method: str = "alias"  # "alias" | "semantic"
+    method: str = "alias"  # "alias" | "fuzzy" (a misspelt alias) | "semantic"
     score: float = 1.0
     # "match": the prompt refers to the work; "review": it may (near the matcher's
     # threshold), so a person decides instead of the gate denying.
     decision: str = "match"
+    model_id: str = ""  # what judged a fuzzy or semantic hit, for the trace
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ class SemanticWorkMatcher(Protocol):
     model_id: str
 
     def add(self, work_id: UUID, aliases: tuple[str, ...], description: str) -> None: ...
+
+    def bulk_load(self, works: Iterable[tuple[UUID, tuple[str, ...], str]]) -> None:
+        """Replaces the content with these works (start-up: one batch, not one by one)."""
+        ...
 
     def remove(self, work_id: UUID) -> None: ...
 

@@ -34,7 +34,9 @@ class VerificationOutcome:
     `quality` and `liveness` are in [0, 1]; `unchecked` names checks that no configured
     component could run; `duplicates` are other enrolled identities whose face is within
     the model's review distance; `reference_face` is a PNG of the best frame's face (about
-    twice its box), kept sealed for the generator's cameos."""
+    twice its box), kept sealed for the generator's cameos; `voice` is the speaker
+    template of the video's speech (None when no speaker model ran or too little speech:
+    then "voice" is in `unchecked`); `stage_seconds`: time spent per check."""
 
     passed: bool
     reasons: tuple[str, ...]
@@ -46,6 +48,8 @@ class VerificationOutcome:
     unchecked: tuple[str, ...] = ()
     duplicates: tuple[IndexMatch, ...] = ()
     reference_face: bytes | None = None
+    voice: FaceTemplate | None = None
+    stage_seconds: tuple[tuple[str, float], ...] = ()
 
 
 class VerificationChecker(Protocol):
@@ -59,13 +63,17 @@ class VerificationChecker(Protocol):
 
 
 class TemplateSealer(Protocol):
-    """Seals an identity's biometric data (its face template, its reference face image)
-    under that identity's own data key, and shreds them all by destroying the key. Opening
-    answers None once the key is gone."""
+    """Seals an identity's biometric data (its face template, its reference face image, its
+    voice template) under that identity's own data key, and shreds them all by destroying
+    the key. Opening answers None once the key is gone."""
 
     def seal(self, identity_id: str, template: FaceTemplate) -> bytes: ...
 
     def open(self, identity_id: str, ciphertext: bytes) -> FaceTemplate | None: ...
+
+    def seal_voice(self, identity_id: str, template: FaceTemplate) -> bytes: ...
+
+    def open_voice(self, identity_id: str, ciphertext: bytes) -> FaceTemplate | None: ...
 
     def seal_reference_face(self, identity_id: str, image: bytes) -> bytes: ...
 

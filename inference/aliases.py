@@ -27,6 +27,7 @@ __all__ = [
     "NotConfiguredSemanticMatcher",
     "PhraseAutomaton",
     "alias_key",
+    "fold",
     "normalise",
 ]
 
@@ -134,6 +135,13 @@ def _classify(text: str) -> tuple[list[int], list[str], Sequence[int]]:
 
 
 _RUNS = re.compile(r"(.)\1+", re.DOTALL)
+
+
+def fold(text: str) -> str:
+    """Accents, case, leetspeak, spacing and punctuation folded away, doubled letters kept
+    (so that a dictionary still knows the word): "C4ptain" -> "captain"."""
+    kinds, outs, _ = _classify(text)
+    return "".join(o for k, o in zip(kinds, outs, strict=True) if k != _SEP)
 
 
 def alias_key(phrase: str) -> str:
@@ -505,6 +513,9 @@ class NotConfiguredSemanticMatcher:
     model_id: str = ""
 
     def add(self, work_id: UUID, aliases: tuple[str, ...], description: str) -> None:
+        """Nothing to index without a model."""
+
+    def bulk_load(self, works: Iterable[tuple[UUID, tuple[str, ...], str]]) -> None:
         """Nothing to index without a model."""
 
     def remove(self, work_id: UUID) -> None:

@@ -263,6 +263,11 @@ class OpenClipSafetyClassifier:
         self.labels = tuple(labels)
         self._texts = model.embed_texts([label.prompt for label in self.labels] + [neutral])
 
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """The safety categories its labels cover (a `CategorySafetyClassifier`)."""
+        return tuple(label.name for label in self.labels)
+
     def scan(self, frames: Frames) -> SafetyReport:
         images = [frame for _, frame in frames]
         if not images:

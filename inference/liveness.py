@@ -1,11 +1,14 @@
 """Checks of an identity verification video: one and the same person throughout, a face big
 and sharp enough, head turns in the challenged directions (yaw and pitch from landmarks),
-speech-level audio, and the spoken digits behind their own port. Returns reason codes."""
+speech-level audio, the spoken digits and the voice template behind their own ports.
+Returns reason codes."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from statistics import median
 
@@ -31,8 +34,9 @@ from domain.faces import (
     SpokenDigitsStatus,
 )
 from domain.verification import VerificationOutcome
-from inference.face_scan import SCAN_LIMITS, sample_frames
-from inference.media_reader import audio_samples
+from domain.voice import VOICE, SpeakerEmbedder
+from inference.face_scan import sample_frames
+from inference.speech import speech_seconds
 
 # Reason codes: stable vocabulary recorded in Identity.VerificationFailed.
 UNREADABLE_MEDIA = "unreadable_media"
@@ -45,7 +49,7 @@ DIFFERENT_PEOPLE = "different_people"
 HEAD_TURN_MISSING = "head_turn_missing"
 NO_AUDIO = "no_audio"
 NO_SPEECH = "no_speech"
-DIGITS_NOT_HEARD = "digits_not_heard"
+SPOKEN_DIGITS_MISMATCH = "spoken_digits_mismatch"  # speech, but not the challenge digits
 SPOKEN_DIGITS = "spoken_digits"  # named in `unchecked` when no checker is configured
 
 
@@ -79,8 +83,8 @@ class LivenessSettings:
 
 
 class NotConfiguredSpokenDigitsChecker:
-    """Stands in for a speech recogniser, which no registry package ships with weights for
-    offline use here. It says so instead of guessing."""
+    """Stands in where no speech recogniser could be loaded (inference/speech.py has the
+    real one). It says so instead of guessing."""
 
     configured = False
 
@@ -100,24 +104,32 @@ class _Sample:
 
 class VerificationVideoChecker:
     """Runs every check of a verification video through the `FaceAnalyzer` port, PyAV
-    (audio levels) and the `SpokenDigitsChecker` port, and collects reason codes rather
-    than stopping at the first failure, so that the member learns everything to fix."""
+    (audio levels), the `SpokenDigitsChecker` and the `SpeakerEmbedder` ports, and
+    collects reason codes rather than stopping at the first failure, so that the member
+    learns everything to fix. The voice is enrolled from the same audio; it never fails
+    a verification on its own (no speaker model, or too little speech: "voice" is named
+    in `unchecked`)."""
 
     def __init__(self, analyzer: FaceAnalyzer, digits: SpokenDigitsChecker | None = None,
                  index: FaceIndex | None = None,
-                 settings: LivenessSettings | None = None) -> None:
+                 settings: LivenessSettings | None = None,
+                 voice: SpeakerEmbedder | None = None) -> None:
         self.analyzer = analyzer
         self.digits = digits or NotConfiguredSpokenDigitsChecker()
         self.index = index
         self.settings = settings or LivenessSettings()
+        self.voice = voice
 
     def check(self, media: bytes, directions: Sequence[str], digits: str,
               identity_id: str | None = None) -> VerificationOutcome:
         """`identity_id`: the identity being verified, left out of the duplicate search."""
+        stages: dict[str, float] = {}
         try:
-            samples = self._faces(media)
-            speech = speech_seconds(media, self.settings.speech_dbfs,
-                                    self.settings.min_level_spread_db)
+            with _timed(stages, "faces"):
+                samples = self._faces(media)
+            with _timed(stages, "audio_levels"):
+                speech = speech_seconds(media, self.settings.speech_dbfs,
+                                        self.settings.min_level_spread_db)
         except (MediaLimitsExceededError, MediaTooLargeError):
             return VerificationOutcome(False, (MEDIA_LIMITS,), None, 0.0, 0.0, (), 0.0)
         except (UnreadableMediaError, UnsupportedMediaTypeError, av.error.FFmpegError,
@@ -140,27 +152,29 @@ class VerificationVideoChecker:
         template, best = self._template(usable)
         if not self._one_person([s.template for s in faces if s.template is not None]):
             reasons.append(DIFFERENT_PEOPLE)
-        turns = self._turns(faces, directions)
+        with _timed(stages, "head_turns"):
+            turns = self._turns(faces, directions)
         if len(turns) < len(directions):
             reasons.append(HEAD_TURN_MISSING)
         if speech is None:
             reasons.append(NO_AUDIO)
-        elif speech < settings.min_speech_seconds:
-            reasons.append(NO_SPEECH)
         unchecked: list[str] = []
-        spoken = self.digits.check(media, digits)
-        if spoken.status is SpokenDigitsStatus.NOT_CONFIGURED:
-            unchecked.append(SPOKEN_DIGITS)
-        elif spoken.status is SpokenDigitsStatus.NOT_HEARD:
-            reasons.append(DIGITS_NOT_HEARD)
+        spoken, voice = self._speech(media, digits, reasons, unchecked, stages)
+        # Whether anyone spoke: the speech detector's answer when the digits were checked
+        # (the level check under-counts short words: "two, eight, eight" read briskly is
+        # 0.75 s over the level), else the level check.
+        spoke = spoken.status is not SpokenDigitsStatus.NO_SPEECH \
+            if spoken.status is not SpokenDigitsStatus.NOT_CONFIGURED \
+            else (speech or 0.0) >= settings.min_speech_seconds
+        if speech is not None and not spoke and NO_SPEECH not in reasons:
+            reasons.append(NO_SPEECH)
         if template is None and not {NO_FACE, FACE_TOO_SMALL, FACE_BLURRED} & set(reasons):
             reasons.append(NO_FACE)  # faces were seen, but none was usable for a template
         duplicates: tuple[IndexMatch, ...] = ()
         if template is not None and self.index is not None and len(self.index):
             duplicates = tuple(m for m in self.index.search(
                 template, 3, self.analyzer.thresholds.review) if m.subject_id != identity_id)
-        checks = [len(turns) / max(1, len(directions)), float((speech or 0.0) >= settings
-                                                              .min_speech_seconds)]
+        checks = [len(turns) / max(1, len(directions)), float(speech is not None and spoke)]
         if spoken.status is not SpokenDigitsStatus.NOT_CONFIGURED:
             checks.append(float(spoken.status is SpokenDigitsStatus.HEARD))
         return VerificationOutcome(
@@ -169,7 +183,26 @@ class VerificationVideoChecker:
             turns_seen=tuple(turns), speech_seconds=speech or 0.0,
             unchecked=tuple(unchecked), duplicates=duplicates,
             reference_face=_png(best.crop) if best is not None and best.crop is not None
-            else None)
+            else None, voice=voice, stage_seconds=tuple(stages.items()))
+
+    def _speech(self, media: bytes, digits: str, reasons: list[str], unchecked: list[str],
+                stages: dict[str, float]) -> tuple[SpokenDigitsResult, FaceTemplate | None]:
+        """The spoken digits (reason codes) and the voice template (None: unchecked)."""
+        with _timed(stages, "digits"):
+            spoken = self.digits.check(media, digits)
+        if spoken.status is SpokenDigitsStatus.NOT_CONFIGURED:
+            unchecked.append(SPOKEN_DIGITS)
+        elif spoken.status is SpokenDigitsStatus.NOT_HEARD:
+            reasons.append(SPOKEN_DIGITS_MISMATCH)
+        elif spoken.status is SpokenDigitsStatus.NO_SPEECH and NO_AUDIO not in reasons:
+            reasons.append(NO_SPEECH)
+        voice = None
+        if self.voice is not None and self.voice.configured:
+            with _timed(stages, "voice"):
+                voice = self.voice.enrol(media)
+        if voice is None:
+            unchecked.append(VOICE)
+        return spoken, voice
 
     # -- faces -------------------------------------------------------------------------
     def _faces(self, media: bytes) -> list[_Sample]:
@@ -268,29 +301,15 @@ class VerificationVideoChecker:
         return round(min(1.0, sharp) * min(1.0, size), 3)
 
 
+@contextmanager
+def _timed(stages: dict[str, float], name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        stages[name] = stages.get(name, 0.0) + time.perf_counter() - started
+
+
 def _png(image: np.ndarray) -> bytes | None:
     ok, encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     return bytes(encoded) if ok else None
-
-
-def speech_seconds(media: bytes, speech_dbfs: float = -35.0,
-                   min_spread_db: float = 10.0) -> float | None:
-    """Seconds of 30 ms windows louder than `speech_dbfs` in the first audio stream (None
-    when there is none), or 0 when the level hardly varies: speech rises and falls by
-    tens of dB between syllables, while a hum, a tone or steady noise does not."""
-    samples = audio_samples(media, None, SCAN_LIMITS)
-    if samples is None:
-        return None
-    if samples.size == 0:
-        return 0.0
-    signal = samples.astype(np.float64)
-    window = 480  # 30 ms at 16 kHz
-    usable = signal[: len(signal) // window * window].reshape(-1, window)
-    if usable.shape[0] == 0:
-        return 0.0
-    rms = np.sqrt(np.mean(usable * usable, axis=1))
-    level = 20.0 * np.log10(np.maximum(rms, 1e-9))
-    spread = float(np.percentile(level, 90) - np.percentile(level, 10))
-    if spread < min_spread_db:
-        return 0.0
-    return float(np.count_nonzero(level > speech_dbfs)) * window / 16_000

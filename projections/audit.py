@@ -92,12 +92,19 @@ class InMemoryAuditView(InMemoryView):
         super().__init__()
         self.by_aggregate: dict[UUID, list[AuditEntry]] = {}
         self.by_actor: dict[str, list[AuditEntry]] = {}
+        self.by_type: dict[str, list[UUID]] = {}
 
     def handle(self, position: int, event: Any) -> None:
         found = entry(position, event)
         if found is not None:
             self.by_aggregate.setdefault(found.aggregate_id, []).append(found)
             self.by_actor.setdefault(found.actor_id, []).append(found)
+            if found.version == 1:
+                self.by_type.setdefault(found.aggregate_type, []).append(found.aggregate_id)
+
+    async def created(self, aggregate_type: str, limit: int = 1000) -> list[UUID]:
+        """The ids of the aggregates of a type (e.g. Staff), oldest first."""
+        return self.by_type.get(aggregate_type, [])[:limit]
 
     async def history(self, aggregate_id: UUID, cursor: str | None = None, limit: int = 50
                       ) -> tuple[list[AuditEntry], str | None]:
@@ -138,6 +145,8 @@ class PostgresAuditView(PostgresView):
         " summary JSONB NOT NULL)",
         "CREATE INDEX IF NOT EXISTS audit_log_aggregate ON {s}.audit_log (aggregate_id, position)",
         "CREATE INDEX IF NOT EXISTS audit_log_actor ON {s}.audit_log (actor_id, position DESC)",
+        "CREATE INDEX IF NOT EXISTS audit_log_created ON {s}.audit_log (aggregate_type, position)"
+        " WHERE version = 1",
     )
 
     async def handle_batch(self, conn: asyncpg.Connection, batch: Batch) -> None:
@@ -159,6 +168,13 @@ class PostgresAuditView(PostgresView):
                 " AND ($2::bigint IS NULL OR position > $2) ORDER BY position LIMIT $3"),
                 aggregate_id, int(after[0]) if after else None, limit + 1)
         return _page(records, limit)
+
+    async def created(self, aggregate_type: str, limit: int = 1000) -> list[UUID]:
+        async with self.pool.acquire() as conn:
+            records = await conn.fetch(self.q(
+                "SELECT aggregate_id FROM {s}.audit_log WHERE aggregate_type = $1"
+                " AND version = 1 ORDER BY position LIMIT $2"), aggregate_type, limit)
+        return [r["aggregate_id"] for r in records]
 
     async def by_actor_id(self, actor_id: str, cursor: str | None = None, limit: int = 50
                           ) -> tuple[list[AuditEntry], str | None]:

@@ -1,6 +1,7 @@
 """Verification videos of a real face: a photo that ships with an installed package, with
 head turns approximated by warps (a horizontal shear plus a shift of the nose region for
-left/right, a vertical stretch about the eye line for up/down) and speech-like audio."""
+left/right, a vertical stretch about the eye line for up/down), and either the challenge
+digits read by espeak-ng (synthetic speech) or speech-like noise bursts."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import cv2
 import numpy as np
 
 from domain.faces import FaceAnalyzer
-from tests import face_media
+from tests import face_media, speech_media
 
 AUDIO_RATE = 16_000
 FPS = 6
@@ -53,11 +54,12 @@ def turned(photo: np.ndarray, analyzer: FaceAnalyzer, direction: str,
 
 
 def verification_video(photo: np.ndarray, analyzer: FaceAnalyzer,
-                       directions: list[str] | tuple[str, ...], *, frames: int = 24,
-                       seed: int = 0) -> bytes:
+                       directions: list[str] | tuple[str, ...], *, digits: str | None = None,
+                       voice: str = "en-us", frames: int = 24, seed: int = 0) -> bytes:
     """An MP4 of the face looking ahead, turning as challenged (each turn held for four
-    frames, a quarter of a second either side), with speech-like audio; `seed` varies the
-    pixels and the audio so that two videos of one face differ in their digest."""
+    frames, a quarter of a second either side); its audio is `digits` read by the
+    espeak-ng `voice`, or speech-like noise without `digits`. `seed` varies the pixels
+    and the audio so that two videos of one face differ in their digest."""
     rng = np.random.default_rng(seed)
     jitter = rng.integers(-2, 3, size=photo.shape, dtype=np.int16)
     base = np.clip(photo.astype(np.int16) + jitter, 0, 255).astype(np.uint8)
@@ -66,7 +68,11 @@ def verification_video(photo: np.ndarray, analyzer: FaceAnalyzer,
     for start, direction in ((first, directions[0]), (second, directions[1])):
         pose = [turned(base, analyzer, direction, amount) for amount in (0.9, 1.0, 1.0, 0.9)]
         shots[start:start + 4] = pose
-    return face_media.clip(shots, fps=FPS, crf=20, audio=speech(frames / FPS, seed))
+    if digits is None:
+        return face_media.clip(shots, fps=FPS, crf=20, audio=speech(frames / FPS, seed))
+    audio, rate = speech_media.reading(digits, voice, seconds=frames / FPS)
+    audio = audio + rng.normal(0, 0.001, audio.size).astype(np.float32)
+    return face_media.clip(shots, fps=FPS, crf=20, audio=audio, audio_rate=rate)
 
 
 def placeholder_video(seed: str) -> bytes:

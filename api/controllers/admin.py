@@ -20,7 +20,16 @@ from api.deps import (
     require,
     views,
 )
-from api.schemas.admin import AuditEntryOut, AuditPage, KeyIn, KeyOut, RoleIn, StaffIn, SuspendIn
+from api.schemas.admin import (
+    AuditEntryOut,
+    AuditPage,
+    GradeIn,
+    KeyIn,
+    KeyOut,
+    RoleIn,
+    StaffIn,
+    SuspendIn,
+)
 from api.schemas.common import Ack, Secret
 from domain.actors import Role
 
@@ -41,7 +50,8 @@ class AdminController(AuthenticatedController):
         require(actor, Role.ADMIN)
         app = container(request).app
         result = await command(request, app.enrol_staff, actor, data.name, data.role,
-                               key=idempotency_key, member_id=data.member_id)
+                               key=idempotency_key, member_id=data.member_id,
+                               grade=data.grade)
         return Secret(id=result["staff_id"], secret=result["secret"],
                       secret_redacted=result.get("secret_redacted", False))
 
@@ -54,6 +64,18 @@ class AdminController(AuthenticatedController):
         await command(request, app.change_staff_role, actor, staff_id, data.role,
                       key=idempotency_key)
         return Ack(status=data.role)
+
+    @post("/staff/{staff_id:uuid}/grade", operation_id="changeStaffGrade", status_code=200)
+    async def change_grade(self, request: Req, actor: ActorDep, staff_id: FromPath[UUID],
+                           data: JSONBody[GradeIn],
+                           idempotency_key: IdempotencyKey = None) -> Ack:
+        """Which queues a reviewer works: triage, reviewer or senior (see the queues in
+        /review/config)."""
+        require(actor, Role.ADMIN)
+        app = container(request).app
+        await command(request, app.change_staff_grade, actor, staff_id, data.grade,
+                      key=idempotency_key)
+        return Ack(status=data.grade)
 
     @post("/principals/{principal_id:uuid}/keys", operation_id="issueKeyForPrincipal",
           status_code=201)

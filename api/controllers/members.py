@@ -25,6 +25,7 @@ from api.schemas.members import (
     MemberOut,
     RegisteredOut,
     RegisterIn,
+    StrikeOut,
     TierIn,
 )
 from domain.actors import Role
@@ -59,14 +60,23 @@ class MemberController(AuthenticatedController):
         app = container(request).app
         member = app.get(Member, UUID(actor.id))
         identity = app.find(Identity, identity_id(member.id))
-        day = app.clock().date()
+        now = app.clock()
+        suspended_until = member.generation_suspended_until \
+            if member.generation_suspended(now) else None
         return MemberOut(id=str(member.id), handle=member.handle, tier=member.tier,
                          suspended=member.suspended,
                          following=sorted(str(m) for m in member.following),
                          verified=bool(identity and identity.verified),
                          max_clip_seconds=member.limits.max_clip_seconds,
                          daily_generations=member.limits.daily_generations,
-                         used_today=member.used_on(day))
+                         used_today=member.used_on(now.date()),
+                         strikes=[StrikeOut(case_id=str(s.case_id), policy_code=s.policy_code,
+                                            severity=s.severity, at=s.at,
+                                            expires_at=s.expires_at)
+                                  for s in member.live_strikes(now)],
+                         generation_suspended_until=suspended_until,
+                         generation_suspension_reason=member.generation_suspension_reason
+                         if suspended_until else "")
 
     @delete("/me", operation_id="closeAccount", opt=WITHDRAWAL, status_code=200)
     async def close(self, request: Req, actor: ActorDep) -> Ack:

@@ -11,6 +11,7 @@ import msgspec
 from projections.audit import AuditEntry
 
 StaffRole = Literal["reviewer", "admin", "worker"]
+Grade = Literal["triage", "reviewer", "senior"]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 
@@ -21,10 +22,15 @@ class StaffIn(msgspec.Struct, forbid_unknown_fields=True):
     name: Name
     role: StaffRole
     member_id: UUID | None = None
+    grade: Grade = "reviewer"  # the queues a reviewer works (admins work all)
 
 
 class RoleIn(msgspec.Struct, forbid_unknown_fields=True):
     role: StaffRole
+
+
+class GradeIn(msgspec.Struct, forbid_unknown_fields=True):
+    grade: Grade
 
 
 class KeyIn(msgspec.Struct, forbid_unknown_fields=True):

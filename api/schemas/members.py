@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -32,7 +33,20 @@ class TierIn(msgspec.Struct, forbid_unknown_fields=True):
     tier: Annotated[str, msgspec.Meta(pattern="^(free|pro)$")]
 
 
+class StrikeOut(msgspec.Struct):
+    """A removal of the member's content under a grave enough policy code."""
+
+    case_id: str
+    policy_code: str
+    severity: int
+    at: datetime
+    expires_at: datetime
+
+
 class MemberOut(msgspec.Struct):
+    """`generation_suspended_until`: strikes suspended the right to generate until then,
+    for `generation_suspension_reason` (live strikes are listed)."""
+
     id: str
     handle: str
     tier: str
@@ -42,3 +56,6 @@ class MemberOut(msgspec.Struct):
     max_clip_seconds: int
     daily_generations: int
     used_today: int
+    strikes: list[StrikeOut] = msgspec.field(default_factory=list)
+    generation_suspended_until: datetime | None = None
+    generation_suspension_reason: str = ""

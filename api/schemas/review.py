@@ -17,7 +17,7 @@ PriorityName = Literal["urgent", "high", "normal", "low"]
 CaseState = Literal["open", "decided", "appealed", "closed"]
 Decision = Literal["approve", "remove", "restrict"]
 PolicyCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9][A-Z0-9_.:-]{0,39}$",
-                                         examples=["SAFETY-3"])]
+                                         examples=["SAFETY-1"])]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 PRIORITY_NAMES = {rank: name for name, rank in PRIORITIES.items()}
 
@@ -76,7 +76,8 @@ class ReportOut(msgspec.Struct):
 
 
 class CaseOut(msgspec.Struct):
-    """A case as reviewers see it: everything, internal comments included."""
+    """A case as reviewers see it: everything, internal comments included (whether it is
+    a calibration item is not shown: those are served like any other case)."""
 
     id: str
     subject_kind: str
@@ -84,6 +85,8 @@ class CaseOut(msgspec.Struct):
     subject_owner_id: str | None
     reason: str
     priority: str
+    queue: str
+    labels: list[str]
     state: str
     escalated: bool
     escalation_reason: str
@@ -110,7 +113,8 @@ class CaseOut(msgspec.Struct):
             "subject_id": str(row.subject_id),
             "subject_owner_id": str(row.subject_owner_id) if row.subject_owner_id else None,
             "reason": row.reason, "priority": PRIORITY_NAMES.get(row.priority, "normal"),
-            "state": row.state, "escalated": row.escalated,
+            "queue": row.queue, "labels": list(row.labels), "state": row.state,
+            "escalated": row.escalated,
             "escalation_reason": row.escalation_reason, "claimed_by": row.claimed_by,
             "lease_until": row.lease_until, "created_at": row.created_at,
             "updated_at": row.updated_at, "report_count": row.report_count,
@@ -178,3 +182,86 @@ class AuthorCaseOut(msgspec.Struct):
 class AuthorCasePage(msgspec.Struct):
     items: list[AuthorCaseOut]
     next_cursor: str | None
+
+
+class EvidenceItemOut(msgspec.Struct):
+    """`url`: the item as first shown (filtered as `blur` and `grayscale` say); add
+    `?unblurred=true` for it as it is. Every fetch is recorded on the case."""
+
+    item: str
+    media_type: str
+    url: str
+    blur: bool
+    grayscale: bool
+
+
+class EvidenceOut(msgspec.Struct):
+    items: list[EvidenceItemOut]
+
+
+class WellnessIn(msgspec.Struct, forbid_unknown_fields=True):
+    """null for both: back to the organisation's default for the label."""
+
+    blur: bool | None
+    grayscale: bool | None
+
+
+class CalibrationIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The decision a reviewer is expected to take on the case."""
+
+    decision: Decision
+    policy_code: PolicyCode
+
+
+class CalibrationOut(msgspec.Struct):
+    case_id: str
+
+
+class CalibrationItemOut(msgspec.Struct):
+    case_id: str
+    copy_of: str
+    expected_decision: str
+    expected_policy_code: str
+    state: str
+    decided_by: str | None
+    decision: str | None
+    policy_code: str
+    agreed: bool | None
+
+    @classmethod
+    def of(cls, row: CaseRow) -> CalibrationItemOut:
+        expected = row.calibration
+        agreed = None if row.decision is None else (
+            row.decision == expected["decision"]
+            and row.policy_code == expected["policy_code"])
+        return cls(case_id=str(row.id), copy_of=expected["of"],
+                   expected_decision=expected["decision"],
+                   expected_policy_code=expected["policy_code"], state=row.state,
+                   decided_by=row.decided_by, decision=row.decision,
+                   policy_code=row.policy_code, agreed=agreed)
+
+
+class CalibrationPage(msgspec.Struct):
+    items: list[CalibrationItemOut]
+
+
+class TallyOut(msgspec.Struct):
+    pending: int
+    oldest_seconds: float | None
+    decided: int
+    average_handle_seconds: float | None
+    action_rate: float | None
+    appealed: int
+    overturned: int
+    calibration_decided: int
+    calibration_agreement: float | None
+
+
+class StatisticsOut(msgspec.Struct):
+    """Per queue and per reviewer (by staff id). Handle time runs from the decider's claim
+    to the decision; the action rate is the share of decisions that remove or restrict;
+    `overturned` counts first decisions an appeal changed; calibration items count only in
+    the agreement."""
+
+    queues: dict[str, TallyOut]
+    reviewers: dict[str, TallyOut]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from domain.alias_policy import AliasPolicy
 from domain.prompts import (
     InstructionChecker,
     PromptClassifier,
@@ -30,9 +31,11 @@ class Consentry(ProvenanceCommands, EngagementCommands, WebhookCommands,
 
     def __init__(self, env: dict[str, str] | None, *, alias_index: WorkAliasIndex,
                  semantic_matcher: SemanticWorkMatcher, classifier: PromptClassifier,
-                 instruction_checker: InstructionChecker, clock: Clock = utc_now,
+                 instruction_checker: InstructionChecker,
+                 alias_policy: AliasPolicy | None = None, clock: Clock = utc_now,
                  invite_caps: Mapping[str, int] | None = None) -> None:
         super().__init__(env, clock)
+        self.alias_policy = alias_policy
         self.invite_caps = dict(invite_caps or {})
         self.alias_index = alias_index
         self.semantic_matcher = semantic_matcher

@@ -129,16 +129,19 @@ class ConsentCommands(MemberCommands):
                               model_id: str, quality: float, liveness: float,
                               key: str | None = None, *, reference_face_digest: str = "",
                               unchecked: Sequence[str] = (),
-                              duplicates: Sequence[tuple[UUID, float]] = ()) -> str:
-        """Records a passed verification. `duplicates` (other identity ids with their face
-        distance) hold it in the same transaction and open one review case with them as
-        evidence: returns "held" then, else "verified"."""
+                              duplicates: Sequence[tuple[UUID, float]] = (),
+                              voice_ciphertext: bytes = b"", voice_model_id: str = "") -> str:
+        """Records a passed verification (with the sealed voice template when a speaker
+        model ran). `duplicates` (other identity ids with their face distance) hold it in
+        the same transaction and open one review case with them as evidence: returns
+        "held" then, else "verified"."""
         require_role(actor, Role.WORKER, Role.ADMIN)
 
         def body() -> tuple[str, list[Any]]:
             identity = self.get(Identity, identity_id(member_id), "verification")
             identity.verify(actor, template_ciphertext, model_id, quality, liveness,
-                            reference_face_digest, tuple(unchecked))
+                            reference_face_digest, tuple(unchecked), voice_ciphertext,
+                            voice_model_id)
             changed: list[Any] = [identity]
             if duplicates:
                 case = self._open_duplicate_case(actor, identity, duplicates, quality,
@@ -150,7 +153,8 @@ class ConsentCommands(MemberCommands):
 
         return self.run("complete_verification", actor, key,
                         {"m": member_id, "model": model_id, "ref": reference_face_digest,
-                         "dup": sorted(str(other) for other, _ in duplicates)}, body)
+                         "dup": sorted(str(other) for other, _ in duplicates),
+                         **({"voice": voice_model_id} if voice_model_id else {})}, body)
 
     def _open_duplicate_case(self, actor: Actor, identity: Identity,
                              duplicates: Sequence[tuple[UUID, float]], quality: float,
@@ -163,8 +167,8 @@ class ConsentCommands(MemberCommands):
         evidence = {"matches": matches, "model_id": identity.model_id,
                     "quality": quality, "liveness": liveness,
                     "reference_face_digest": identity.reference_face_digest}
-        return ReviewCase.open(actor, "identity", identity.id, identity.member_id,
-                               DUPLICATE_REASON, evidence, "high")
+        return self.open_case(actor, "identity", identity.id, identity.member_id,
+                              DUPLICATE_REASON, evidence, "high", ("identity",))
 
     def fail_verification(self, actor: Actor, member_id: UUID, reasons: tuple[str, ...],
                           key: str | None = None, *, unchecked: Sequence[str] = ()) -> str:

@@ -30,7 +30,7 @@ from domain.identity import Identity
 from domain.ids import cameo_id, identity_id
 from domain.member import Member
 from domain.prompts import AliasHit, InstructionChecker, PromptClassifier, SemanticWorkMatcher
-from domain.review_case import ReviewCase
+from domain.review_case import labels_of
 from domain.services.access import require_role
 from domain.services.rights import RightsCommands
 from domain.work import Work
@@ -86,6 +86,7 @@ class GenerationCommands(RightsCommands):
 
         def body() -> tuple[dict[str, Any], list[Any]]:
             requester = self.get(Member, UUID(actor.id))
+            requester.check_may_generate(self.clock())
             gate = self._gate_input(requester, prompt, owners, seconds, remix_of)
             decision = evaluate(gate)
             generation = Generation.request(actor, requester.id, prompt, owners, seconds,
@@ -100,10 +101,11 @@ class GenerationCommands(RightsCommands):
                 requester.consume_quota(actor, gate.now.date())
                 changed.append(requester)
             if decision.outcome == "review":
-                case = ReviewCase.open(SYSTEM, "generation", generation.id, requester.id,
-                                       "pre-generation review: " + ", ".join(
-                                           decision.rule_codes),
-                                       {"trace": list(decision.trace())}, "normal")
+                case = self.open_case(SYSTEM, "generation", generation.id, requester.id,
+                                      "pre-generation review: " + ", ".join(
+                                          decision.rule_codes),
+                                      {"trace": list(decision.trace())}, "normal",
+                                      labels_of(decision.rule_codes))
                 generation.hold_for_review(SYSTEM, case.id, decision.rule_codes,
                                            decision.review_keys)
                 changed.append(case)
@@ -221,11 +223,11 @@ class GenerationCommands(RightsCommands):
         if not reviews or generation.state == State.HELD:
             return []
         codes = tuple(dict.fromkeys(r.code for r in reviews))
-        case = ReviewCase.open(actor, "generation", generation.id, generation.requester_id,
-                               f"{CONSENT_STILL_VALID}: {', '.join(codes)} needs a person",
-                               {"rules": list(codes), "consent_trace": check.trace(),
-                                "trace": list(generation.trace), "cause": dict(cause or {})},
-                               "normal")
+        case = self.open_case(actor, "generation", generation.id, generation.requester_id,
+                              f"{CONSENT_STILL_VALID}: {', '.join(codes)} needs a person",
+                              {"rules": list(codes), "consent_trace": check.trace(),
+                               "trace": list(generation.trace), "cause": dict(cause or {})},
+                              "normal", labels_of(codes))
         generation.hold_for_review(actor, case.id, (CONSENT_STILL_VALID, *codes),
                                    tuple(review_key(r) for r in reviews), cause)
         return [generation, case]
@@ -319,13 +321,13 @@ class GenerationCommands(RightsCommands):
             if decision.outcome == "reject":
                 generation.reject(actor, decision.rule_codes)
             elif decision.outcome == "review" and not generation.approved_by_review:
-                case = ReviewCase.open(
+                case = self.open_case(
                     actor, "generation", generation.id, generation.requester_id,
                     ", ".join(decision.rule_codes),
                     {"post_rules": decision.trace(), "trace": list(generation.trace),
                      "frames": list(found["evidence_frames"]),
                      "findings": {k: found.get(k) for k in ("faces", "works", "safety")}},
-                    "normal")
+                    "normal", labels_of(decision.rule_codes))
                 generation.hold_for_review(actor, case.id, decision.rule_codes)
                 changed.append(case)
                 case_id = str(case.id)
@@ -398,9 +400,9 @@ class GenerationCommands(RightsCommands):
             generation = self.get(Generation, generation_id)
             if generation.state == State.HELD:
                 return {"case_id": str(generation.case_ids[-1])}, []
-            case = ReviewCase.open(actor, "generation", generation.id,
-                                   generation.requester_id, ", ".join(reasons),
-                                   dict(evidence), priority)
+            case = self.open_case(actor, "generation", generation.id,
+                                  generation.requester_id, ", ".join(reasons),
+                                  dict(evidence), priority, labels_of(reasons))
             generation.hold_for_review(actor, case.id, tuple(reasons))
             return {"case_id": str(case.id)}, [generation, case]
 

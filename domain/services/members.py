@@ -14,13 +14,14 @@ from domain.errors import AlreadyExistsError, ValidationError
 from domain.ids import handle_claim_id, invite_id
 from domain.invite import HandleClaim, Invite
 from domain.member import TIERS, Member
-from domain.services.access import AccessCommands, new_key, require_role
+from domain.services.access import new_key, require_role
+from domain.services.cases import CaseCommands
 
 HANDLE = re.compile(r"^[A-Za-z0-9_]{3,30}$")
 MAX_INVITES_PER_CALL = 10
 
 
-class MemberCommands(AccessCommands):
+class MemberCommands(CaseCommands):
     # Invites per member, by tier, when the operator sets them (else the tier's default).
     invite_caps: Mapping[str, int] = MappingProxyType({})
 

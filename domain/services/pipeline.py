@@ -161,7 +161,8 @@ class GenerationPipeline:
             return after
         payload = self.app.assign_watermark_serial(self.actor, g.id)
         handle = self.app.get(Member, g.requester_id).handle
-        claim = ProvenanceClaim(str(g.id), payload, extra={"creator": handle})
+        claim = ProvenanceClaim(str(g.id), payload, created_at=g.created_on,
+                                system=self.ports.generator.name, extra={"creator": handle})
         signed = self._bounded("watermark", self._mark_and_sign, g, payload, handle, claim,
                                timed=False)
         if signed is None:

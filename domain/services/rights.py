@@ -7,7 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from domain.actors import SYSTEM, Actor, Role
-from domain.errors import NotFoundError, ValidationError
+from domain.alias_policy import AliasPolicy
+from domain.errors import AliasTooGenericError, NotFoundError, ValidationError
 from domain.grant import Grant, GrantTerms
 from domain.prompts import WorkAliasIndex
 from domain.rights_holder import RightsHolder
@@ -18,6 +19,7 @@ from domain.work import Work
 
 class RightsCommands(ConsentCommands):
     alias_index: WorkAliasIndex
+    alias_policy: AliasPolicy | None
 
     def onboard_rights_holder(self, actor: Actor, name: str, proof: str,
                               key: str | None = None) -> dict[str, Any]:
@@ -55,6 +57,14 @@ class RightsCommands(ConsentCommands):
                 # They would match inside ordinary prompts all the time.
                 raise ValidationError("these names are too short to recognise in prompts",
                                       aliases=list(unusable))
+            refused = self.alias_policy.refusals((title, *aliases)) \
+                if self.alias_policy is not None else ()
+            if refused:
+                raise AliasTooGenericError(
+                    "these names would block ordinary prompts: " + "; ".join(
+                        r.reason for r in refused),
+                    refusals=[{"alias": r.alias, "kind": r.kind, "reason": r.reason}
+                              for r in refused])
             work = Work.register(actor, UUID(actor.id), title, kind, tuple(aliases),
                                  description, likeness_member_id)
             return str(work.id), [work]

@@ -67,7 +67,8 @@ class VerificationWorker:
 
     Steps: nothing to do unless the identity awaits a decision; load the video (gone:
     fail with `media_missing`); bring the face index up to date and run the checks; passed:
-    seal the template and the reference face under the identity's key and record
+    seal the face template, the reference face and the voice template (when a speaker
+    model ran) under the identity's key and record
     `Verified` (with `DuplicateSuspected` and a review case in the same transaction when
     the face is within review distance of another identity: the identity is then *held*,
     not verified, because a verified face is what lets a member consent to cameos, and a
@@ -140,6 +141,8 @@ class VerificationWorker:
         assert template is not None
         subject = str(identity.id)
         sealed = self.sealer.seal(subject, template)
+        voice = outcome.voice
+        sealed_voice = self.sealer.seal_voice(subject, voice) if voice is not None else b""
         reference = ""
         if outcome.reference_face is not None:
             reference = self.blobs.put(
@@ -154,7 +157,9 @@ class VerificationWorker:
                 self.app.complete_verification(
                     self.actor, member_id, sealed, template.model_id, outcome.quality,
                     outcome.liveness, key, reference_face_digest=reference,
-                    unchecked=outcome.unchecked, duplicates=duplicates)))
+                    unchecked=outcome.unchecked, duplicates=duplicates,
+                    voice_ciphertext=sealed_voice,
+                    voice_model_id=voice.model_id if voice is not None else "")))
         finally:
             if reference and not recorded:
                 self.blobs.delete(reference)

@@ -30,16 +30,18 @@ class WorkNames:
     def apply(self, events: Iterable[Positioned]) -> None:
         works = [event for _, event in events]
         if not self._loaded:
-            # The whole log at start: one automaton build instead of one per work.
+            # The whole log at start: one automaton build instead of one per work, and the
+            # descriptions embedded in batches.
             self.aliases.bulk_load((w.originator_id, w.aliases) for w in works)
+            self.semantic.bulk_load((w.originator_id, w.aliases, w.description)
+                                    for w in works)
             self._loaded = True
-        else:
-            for work in works:
-                try:
-                    self.aliases.add(work.originator_id, work.aliases)
-                except ValueError:  # a name the index's rules now find too short
-                    self.aliases.bulk_load([(work.originator_id, work.aliases)])
-                    log.warning("work %s indexed without its too-short names",
-                                work.originator_id)
+            return
         for work in works:
+            try:
+                self.aliases.add(work.originator_id, work.aliases)
+            except ValueError:  # a name the index's rules now find too short
+                self.aliases.bulk_load([(work.originator_id, work.aliases)])
+                log.warning("work %s indexed without its too-short names",
+                            work.originator_id)
             self.semantic.add(work.originator_id, work.aliases, work.description)

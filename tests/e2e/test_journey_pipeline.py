@@ -64,7 +64,8 @@ async def verified_member(live: AnyLiveApi, handle: str, photo: np.ndarray, seed
     """Registers and verifies through the API; the worker decides on the video."""
     member_id, token = await live.member(handle, verified=False)
     challenge = await live.call("POST", "/identity/verifications", token, expect=201)
-    media = verification_video(photo, analyzer(), challenge["directions"], seed=seed)
+    media = verification_video(photo, analyzer(), challenge["directions"],
+                               digits=challenge["digits"], seed=seed)
     await live.call("POST", challenge["upload_to"], token, expect=202, content=media,
                     headers={"content-type": "video/mp4"})
     await live.settle()

@@ -76,7 +76,7 @@ async def test_a_removal_is_appealed_and_a_second_reviewer_restores_the_video(ap
                    json={"text": "Your video shows a realistic weapon.",
                          "visibility": "author"})
     decided = await api.call("POST", f"/review/cases/{case_id}/decision", first,
-                             json={"decision": "remove", "policy_code": "SAFETY-3"})
+                             json={"decision": "remove", "policy_code": "SAFETY-1"})
     assert (decided["state"], decided["decision"]) == ("decided", "remove")
     assert await state_of(api, gid, ada) == "rejected"
     done = await api.call("GET", "/review/cases?state=decided&state=closed", second)
@@ -85,7 +85,7 @@ async def test_a_removal_is_appealed_and_a_second_reviewer_restores_the_video(ap
     mine = await api.call("GET", "/members/me/cases", ada)
     [seen] = mine["items"]
     assert (seen["id"], seen["decision"], seen["policy_code"]) == (case_id, "remove",
-                                                                    "SAFETY-3")
+                                                                    "SAFETY-1")
     assert [n["text"] for n in seen["notes"]] == ["Your video shows a realistic weapon."]
     assert seen["can_appeal"] and "knife" not in str(mine)
 
@@ -94,11 +94,11 @@ async def test_a_removal_is_appealed_and_a_second_reviewer_restores_the_video(ap
     assert appealed["state"] == "appealed" and not appealed["can_appeal"]
 
     await api.call("POST", f"/review/cases/{case_id}/appeal-decision", first, expect=403,
-                   json={"decision": "remove", "policy_code": "SAFETY-3"})
+                   json={"decision": "remove", "policy_code": "SAFETY-1"})
     await api.call("POST", f"/review/cases/{case_id}/claim", first, expect=403)
     await api.call("POST", f"/review/cases/{case_id}/claim", second)
     closed = await api.call("POST", f"/review/cases/{case_id}/appeal-decision", second,
-                            json={"decision": "approve", "policy_code": "SAFETY-OK"})
+                            json={"decision": "approve", "policy_code": "OK-1"})
     assert (closed["state"], closed["appeal_decision"], closed["appeal_decided_by"]) == (
         "closed", "approve", second_id)
 
@@ -150,7 +150,7 @@ async def test_an_expired_lease_lets_another_reviewer_take_the_case(api: Api):
     taken = await api.call("POST", f"/review/cases/{case_id}/claim", second)
     assert taken["claimed_by"] == second_id
     await api.call("POST", f"/review/cases/{case_id}/decision", first, expect=403,
-                   json={"decision": "remove", "policy_code": "SAFETY-3"})
+                   json={"decision": "remove", "policy_code": "SAFETY-1"})
     await api.call("POST", f"/review/cases/{case_id}/release", first, expect=403)
     released = await api.call("POST", f"/review/cases/{case_id}/release", second)
     assert released["claimed_by"] is None
@@ -181,7 +181,7 @@ async def test_reports_open_one_case_that_later_reports_join(api: Api):
 
     await api.call("POST", f"/review/cases/{first['case_id']}/claim", reviewer)
     await api.call("POST", f"/review/cases/{first['case_id']}/decision", reviewer,
-                   json={"decision": "remove", "policy_code": "VIOLENCE-1"})
+                   json={"decision": "remove", "policy_code": "SAFETY-1"})
     assert await state_of(api, gid, ada) == "taken_down"
 
 
@@ -200,19 +200,26 @@ async def test_an_urgent_report_goes_to_the_front_of_the_queue(api: Api):
 
 async def test_escalation_moves_a_case_to_the_front_and_frees_it_when_asked(api: Api):
     _, ada = await api.member("ada")
-    reviewer_id, reviewer = await enrol(api, "reviewer")
+    _, reviewer = await enrol(api, "reviewer")
     _, other = await enrol(api, "rival")
+    senior = await api.call("POST", "/admin/staff", api.admin, expect=201,
+                            json={"name": "senior", "role": "reviewer", "grade": "senior"})
     await held(api, ada, "a city at night", "high")
     _, low = await held(api, ada, "a forest path", "low")
     await api.call("POST", f"/review/cases/{low}/claim", reviewer)
     stolen = await api.call("POST", f"/review/cases/{low}/escalate", other, expect=403,
                             json={"reason": "mine now"})
     assert "claimed by another reviewer" in stolen["detail"]
-    kept = await api.call("POST", f"/review/cases/{low}/escalate", reviewer,
-                          json={"reason": "needs a policy lead"})
-    assert kept["escalated"] and kept["claimed_by"] == reviewer_id
-    escalated = await api.call("POST", f"/review/cases/{low}/escalate", reviewer,
+    moved = await api.call("POST", f"/review/cases/{low}/escalate", reviewer,
+                           json={"reason": "needs a policy lead"})
+    # To the senior queue, which a reviewer does not work: the claim goes with the move.
+    assert moved["escalated"] and moved["queue"] == "senior" and moved["claimed_by"] is None
+    await api.call("POST", f"/review/cases/{low}/claim", senior["secret"])
+    kept = await api.call("POST", f"/review/cases/{low}/escalate", senior["secret"],
+                          json={"reason": "no queue above: I keep it"})
+    assert kept["claimed_by"] == senior["id"]
+    escalated = await api.call("POST", f"/review/cases/{low}/escalate", senior["secret"],
                                json={"reason": "handing it over", "release": True})
     assert escalated["escalated"] and escalated["claimed_by"] is None
-    queue = await api.call("GET", "/review/cases", reviewer)
+    queue = await api.call("GET", "/review/cases", senior["secret"])
     assert queue["items"][0]["id"] == low and queue["items"][0]["priority"] == "urgent"

@@ -27,11 +27,13 @@ def analyzer() -> DlibFaceAnalyzer:
     return DlibFaceAnalyzer()
 
 
-async def upload_challenge_video(api: Api, token: str, seed: int) -> bytes:
-    """Starts a challenge and uploads a video of the astronaut answering its directions."""
+async def upload_challenge_video(api: Api, token: str, seed: int,
+                                 digits: str | None = None) -> bytes:
+    """Starts a challenge and uploads a video of the astronaut answering its directions
+    and reading its digits (or `digits` instead, when given)."""
     challenge = await api.call("POST", "/identity/verifications", token, expect=201)
     media = verification_video(face_media.astronaut(), analyzer(), challenge["directions"],
-                               seed=seed)
+                               digits=digits or challenge["digits"], seed=seed)
     body = await api.call("POST", challenge["upload_to"], token, expect=202, content=media,
                           headers={"content-type": "video/mp4"})
     assert body["status"] == "submitted"
@@ -77,9 +79,13 @@ async def test_a_member_verifies_with_a_real_face_and_erasure_leaves_nothing_rec
     assert not blobs.exists(raw), "the raw video is deleted once decided"
     subject = str(identity_id(UUID(ada)))
     verified = list(app.events.get(UUID(subject)))[-1]
-    assert isinstance(verified, Identity.Verified) and verified.unchecked == ("spoken_digits",)
+    assert isinstance(verified, Identity.Verified) and verified.unchecked == (), \
+        "the digits were heard and the voice enrolled"
     vault = api.container.vault
     template = vault.open(subject, verified.template_ciphertext)
+    voice = vault.open_voice(subject, verified.voice_ciphertext)
+    assert voice is not None and voice.model_id == verified.voice_model_id
+    assert voice.to_bytes() not in verified.voice_ciphertext
     assert template is not None and template.to_bytes() not in verified.template_ciphertext
     sealed_face = blobs.get(verified.reference_face_digest)
     face_png = vault.open_reference_face(subject, sealed_face)
@@ -98,6 +104,7 @@ async def test_a_member_verifies_with_a_real_face_and_erasure_leaves_nothing_rec
             if m.subject_id == subject] == []
     assert not blobs.exists(verified.reference_face_digest)
     assert vault.open(subject, verified.template_ciphertext) is None
+    assert vault.open_voice(subject, verified.voice_ciphertext) is None
     me = await api.call("GET", "/identity", token)
     assert (me["status"], me["verified"]) == ("erased", False)
     # The data directory holds the key store (SQLite), the blobs and, for the embedded
@@ -106,7 +113,24 @@ async def test_a_member_verifies_with_a_real_face_and_erasure_leaves_nothing_rec
     on_disk = raw_files(api.container.settings.data_dir)
     assert [name for name, needle in traces(template, key, face_png).items()
             if needle in on_disk] == []
+    assert voice.to_bytes() not in on_disk
     assert media[-4096:] not in on_disk
+
+
+async def test_reading_other_digits_than_the_challenge_fails_the_verification(api: Api):
+    ada, token = await api.member("ada", verified=False)
+    challenge = await api.call("POST", "/identity/verifications", token, expect=201)
+    wrong = "".join(str((int(d) + 3) % 10) for d in challenge["digits"])
+    media = verification_video(face_media.astronaut(), analyzer(), challenge["directions"],
+                               digits=wrong, seed=3)
+    await api.call("POST", challenge["upload_to"], token, expect=202, content=media,
+                   headers={"content-type": "video/mp4"})
+    await run_verification_job_directly(api, ada)
+    failed = list(api.container.app.events.get(identity_id(UUID(ada))))[-1]
+    assert isinstance(failed, Identity.VerificationFailed)
+    assert failed.reasons == ("spoken_digits_mismatch",)
+    me = await api.call("GET", "/identity", token)
+    assert (me["status"], me["verified"]) == ("failed", False)
 
 
 async def test_the_same_face_on_a_second_account_is_held_until_a_reviewer_clears_it(
@@ -114,6 +138,8 @@ async def test_the_same_face_on_a_second_account_is_held_until_a_reviewer_clears
     ada, ada_token = await api.member("ada", verified=False)
     await upload_challenge_video(api, ada_token, seed=1)
     await run_verification_job_directly(api, ada)
+    first = await api.call("GET", "/identity", ada_token)
+    assert first["verified"], first
     bob, bob_token = await api.member("bob", verified=False)
     await upload_challenge_video(api, bob_token, seed=2)
     await run_verification_job_directly(api, bob)
@@ -141,7 +167,7 @@ async def test_the_same_face_on_a_second_account_is_held_until_a_reviewer_clears
 
     await api.call("POST", f"/review/cases/{case['id']}/claim", reviewer)
     await api.call("POST", f"/review/cases/{case['id']}/decision", reviewer,
-                   json={"decision": "approve", "policy_code": "IDENTITY-TWINS"})
+                   json={"decision": "approve", "policy_code": "IDENTITY-OK"})
     me = await api.call("GET", "/identity", bob_token)
     assert (me["status"], me["verified"]) == ("verified", True)
 

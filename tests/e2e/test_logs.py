@@ -109,9 +109,9 @@ async def test_no_secret_is_logged_in_a_full_journey(journey_api: LiveApi,
 
     text = captured.getvalue()
     lines = [json.loads(line) for line in text.splitlines()]
-    assert len(lines) > 50, text[:3000]
     requests = [line for line in lines if line.get("event") == "request"]
-    assert requests and all("request_id" in line for line in requests)
+    assert len(requests) >= 20, text[:3000]  # every request of the journey wrote its line
+    assert all("request_id" in line for line in requests)
     assert any(line.get("principal_id") == ada for line in requests)
     assert any(line.get("generation_id") == published["id"] and "trace_id" in line
                for line in lines)

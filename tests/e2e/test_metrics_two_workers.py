@@ -59,7 +59,9 @@ def two_workers(pg_schema: tuple[str, str], redis_url: str, tmp_path: Path
            "CONSENTRY_PG_SCHEMA": schema, "CONSENTRY_DATA_DIR": str(tmp_path),
            "CONSENTRY_QUEUE": "arq", "CONSENTRY_REDIS_URL": redis_url,
            "CONSENTRY_QUEUE_NAME": f"test-jobs-{uuid.uuid4().hex}",
-           "CONSENTRY_LOG_FORMAT": "json"}
+           "CONSENTRY_LOG_FORMAT": "json",
+           # no instruction checker: a cameo with instructions goes to a person (review)
+           "CONSENTRY_PROMPT_MODELS": "keywords"}
     server = serve(env, tmp_path / "server.log", "--workers", "2")
     try:
         yield server, container, admin

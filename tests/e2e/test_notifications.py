@@ -66,7 +66,7 @@ async def test_the_author_hears_the_review_outcome(api: Api):
     _, case_id = await held(api, ada, "a harbour at dusk with fireworks", "high")
     await api.call("POST", f"/review/cases/{case_id}/claim", reviewer)
     await api.call("POST", f"/review/cases/{case_id}/decision", reviewer,
-                   json={"decision": "remove", "policy_code": "SAFETY-3"})
+                   json={"decision": "remove", "policy_code": "SAFETY-1"})
 
     items = (await inbox(api, ada))["items"]
     assert items[0]["kind"] == "review_outcome"

@@ -26,7 +26,7 @@ class Endpoint:
 
 STRANGERS = (("nobody", 401), ("member", 403), ("rights_holder", 403))
 NOT_ADMIN = (*STRANGERS, ("reviewer", 403))
-DECISION = {"decision": "remove", "policy_code": "SAFETY-3"}
+DECISION = {"decision": "remove", "policy_code": "SAFETY-1"}
 
 ENDPOINTS = {
     "listReviewCases": Endpoint("GET", "/review/cases", STRANGERS),
@@ -48,7 +48,7 @@ ENDPOINTS = {
         stage="claimed", body=DECISION),
     "decideAppeal": Endpoint("POST", "/review/cases/{case}/appeal-decision", (
         *STRANGERS, ("author", 403), ("claimant", 403), ("own_reviewer", 403)),
-        stage="appealed", body={"decision": "approve", "policy_code": "SAFETY-OK"}),
+        stage="appealed", body={"decision": "approve", "policy_code": "OK-1"}),
     "appealReviewCase": Endpoint("POST", "/review/cases/{case}/appeal", (
         *STRANGERS, ("claimant", 403), ("own_reviewer", 403)),
         stage="decided", body={"text": "please look again"}),

@@ -299,10 +299,10 @@ def test_reviewer_cannot_decide_own_content_and_appeal_goes_to_someone_else(
         app.claim_case(author_as_reviewer, case_id)
     first, second = Actor("rev-1", Role.REVIEWER), Actor("rev-2", Role.REVIEWER)
     app.claim_case(first, case_id)
-    app.decide_case(first, case_id, "remove", "SAFETY-3")
+    app.decide_case(first, case_id, "remove", "SAFETY-1")
     assert app.get(Generation, gid).state == "rejected"
     app.appeal_case(member, case_id, "it is a harbour")
     with pytest.raises(PermissionDeniedError):
         app.claim_case(first, case_id)
     app.claim_case(second, case_id)
-    assert app.decide_appeal(second, case_id, "approve", "SAFETY-OK") == "closed"
+    assert app.decide_appeal(second, case_id, "approve", "OK-1") == "closed"

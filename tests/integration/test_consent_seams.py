@@ -103,9 +103,9 @@ def test_a_remix_of_a_remix_features_everyone_and_everything_its_sources_did(
     app = container.app
     ada, bea, cy, dee = (world.member(cameo="everyone") for _ in range(4))
     holder = world.rights_holder()
-    comet, _ = world.work(holder, "Comet the Dog", ("comet",), audience="everyone",
+    comet, _ = world.work(holder, "Comet the Dog", ("Comet the dog",), audience="everyone",
                           uses=("generate", "remix"))
-    source = published(world, ada, "comet runs on a beach", (bea,))
+    source = published(world, ada, "Comet the Dog runs on a beach", (bea,))
     remix = published(world, cy, "a sunset", (), remix_of=source)
     deeper = request(app, dee, "in the rain", remix_of=remix)
     assert deeper["outcome"] == "allow", deeper
@@ -139,10 +139,10 @@ def test_a_grant_amended_to_drop_remix_takes_down_remixes_only(container: Contai
     app = container.app
     ada, cy = world.member(), world.member()
     holder = world.rights_holder()
-    _, grant_id = world.work(holder, "Comet the Dog", ("comet",), audience="everyone",
+    _, grant_id = world.work(holder, "Comet the Dog", ("Comet the dog",), audience="everyone",
                              uses=("generate", "remix"))
     assert grant_id is not None
-    source = published(world, ada, "comet runs on a beach")
+    source = published(world, ada, "Comet the Dog runs on a beach")
     remix = published(world, cy, "at night", remix_of=source)
 
     app.amend_grant(holder, grant_id, GrantTerms(audience="everyone", uses=("generate",)))
@@ -192,7 +192,7 @@ def test_an_unlicensed_work_in_the_frames_is_rejected_in_the_scans_own_transacti
 def test_a_public_figures_face_needs_a_grant_or_their_own_cameo(container: Container,
                                                                  world: World):
     app, member, holder = container.app, world.member(), world.rights_holder()
-    figure = UUID(app.register_work(holder, "Famous Person", "likeness", ("famous",)))
+    figure = UUID(app.register_work(holder, "Famous Person", "likeness", ("Famous Person",)))
 
     def track(work: UUID) -> dict[str, Any]:
         return {"track_id": 1, "verdict": "other_identity", "first_seconds": 0.5,
@@ -247,8 +247,10 @@ def test_consent_that_now_needs_a_person_holds_the_video_until_a_person_clears_i
 # -- cameo instructions ------------------------------------------------------------------
 
 def test_cameo_instructions_with_no_checker_send_the_request_to_a_person_quoting_them(
-        container: Container, world: World):
-    app = container.app
+        tmp_path: Path):
+    container = bootstrap(Settings(store="memory", data_dir=tmp_path,
+                                   prompt_models="keywords"), clock=FakeClock())
+    app, world = container.app, World(container.app)
     ada, bea = world.member(), world.member(cameo="everyone")
     app.set_cameo_restrictions(bea, (), "Never show me eating meat")
 
@@ -261,6 +263,7 @@ def test_cameo_instructions_with_no_checker_send_the_request_to_a_person_quoting
     [cameo] = restrictions["evidence"]["cameos"]
     assert cameo["instructions"]["text"] == "Never show me eating meat"
     assert cameo["instructions"]["checker"] == "not configured"
+    container.close()
 
 
 class ClearsUnrelated:

@@ -405,9 +405,9 @@ def test_a_job_whose_video_was_taken_down_meanwhile_ends_quietly(rig: Rig):
 
 def test_the_cameo_owners_instructions_reach_the_generator(rig: Rig):
     rig.app.set_cameo_restrictions(rig.friend, (), "never show me eating meat")
-    result = rig.app.request_generation(rig.requester, "a picnic in the park",
+    result = rig.app.request_generation(rig.requester, "a barbecue with grilled sausages",
                                         (UUID(rig.friend.id),), 4)
-    assert result["outcome"] == "review"  # no checker configured: a person reads them
+    assert result["outcome"] == "review"  # close to the instructions: a person reads them
     case_id = rig.app.get(Generation, UUID(result["generation_id"])).case_ids[-1]
     reviewer = Actor(rig.app.enrol_staff(rig.world.admin, "rita", "reviewer")["staff_id"],
                      Role.REVIEWER)

@@ -41,13 +41,13 @@ async def test_a_case_row_follows_claim_comments_decision_and_appeal(view: Any):
     c.claim(ALICE, NOW)
     c.comment(ALICE, "looks staged", internal=True)
     c.comment(ALICE, "your video shows a weapon", internal=False)
-    c.decide(ALICE, "remove", "SAFETY-3", NOW)
+    c.decide(ALICE, "remove", "SAFETY-1", NOW)
     c.appeal(Actor(str(author), Role.MEMBER), "it is a toy")
     await view.apply(log.batch(c))
 
     row = await view.get(c.id)
     assert (row.state, row.decision, row.policy_code, row.decided_by) == (
-        "appealed", "remove", "SAFETY-3", ALICE.id)
+        "appealed", "remove", "SAFETY-1", ALICE.id)
     assert row.appeal_text == "it is a toy" and row.claimed_by is None
     assert row.evidence["safety"]["score"] == 0.55 and row.evidence["frames"] == ["f/0001.png"]
     assert [(n["text"], n["internal"]) for n in row.comments] == [
@@ -55,7 +55,7 @@ async def test_a_case_row_follows_claim_comments_decision_and_appeal(view: Any):
     assert [n["text"] for n in row.notes_to_author] == ["your video shows a weapon"]
 
     c.claim(BOB, NOW)
-    c.decide_appeal(BOB, "approve", "SAFETY-OK", NOW)
+    c.decide_appeal(BOB, "approve", "OK-1", NOW)
     await view.apply(log.batch(c))
     row = await view.get(c.id)
     assert (row.state, row.appeal_decision, row.appeal_decided_by) == (
@@ -76,16 +76,21 @@ async def test_the_queue_lists_urgent_first_and_oldest_first_within_a_priority(v
 
 async def test_escalating_a_case_moves_it_to_the_front_and_its_holder_keeps_it(view: Any):
     log = Log()
-    high, normal, released = case("high"), case("normal"), case("low")
+    high, normal, released, moved = case("high"), case("normal"), case("low"), case("low")
     normal.claim(ALICE, NOW)
-    normal.escalate(ALICE, "a minor may be shown", NOW)
+    normal.escalate(ALICE, "a minor may be shown", NOW, to_queue=normal.queue)
     released.claim(ALICE, NOW)
-    released.escalate(ALICE, "needs a senior", NOW, release=True)
-    await view.apply(log.batch(high, normal, released))
+    released.escalate(ALICE, "needs a senior", NOW, to_queue=released.queue, release=True)
+    moved.claim(ALICE, NOW)
+    moved.escalate(ALICE, "for the seniors", NOW, to_queue="senior")
+    await view.apply(log.batch(high, normal, released, moved))
     rows, _ = await view.list_cases()
-    assert [r.id for r in rows] == [normal.id, released.id, high.id]
+    assert [r.id for r in rows] == [normal.id, released.id, moved.id, high.id]
     assert rows[0].escalated and rows[0].claimed_by == ALICE.id and rows[0].priority == 0
     assert rows[1].claimed_by is None
+    assert (rows[2].queue, rows[2].claimed_by) == ("senior", None)
+    seniors, _ = await view.list_cases(queues=("senior",))
+    assert [r.id for r in seniors] == [moved.id]
 
 
 async def test_the_queue_pages_with_a_cursor_without_gaps_or_repeats(view: Any):
@@ -162,3 +167,25 @@ async def test_replaying_a_batch_applies_each_event_once(view: Any):
     await view.apply(batch)
     await view.apply(batch)
     assert len((await view.get(c.id)).comments) == 1
+
+
+async def test_queue_counts_and_listings_follow_cases_between_queues(view: Any):
+    log = Log()
+    a, b, c = case("high"), case("normal"), case("low")
+    c.escalate(ALICE, "for the seniors", NOW, to_queue="senior")
+    await view.apply(log.batch(a, b, c))
+    counts = await view.queue_counts(datetime.now(UTC))
+    assert {q: n for q, (n, _) in counts.items()} == {"general": 2, "senior": 1}
+    assert all(age >= 0 for _, age in counts.values())
+    a.claim(ALICE, NOW)
+    a.decide(ALICE, "approve", "OK-1", NOW)
+    await view.apply(log.batch(a))
+    counts = await view.queue_counts(datetime.now(UTC))
+    assert {q: n for q, (n, _) in counts.items()} == {"general": 1, "senior": 1}
+    general, _ = await view.list_cases(queues=("general",))
+    assert [r.id for r in general] == [b.id]
+    everything, _ = await view.list_cases(states=("open", "decided"))
+    assert [r.id for r in everything] == [c.id, a.id, b.id]  # urgent, high, normal
+    stats = await view.statistics(datetime.now(UTC))
+    assert stats["queues"]["general"]["decided"] == 1
+    assert stats["reviewers"][ALICE.id]["decided"] == 1

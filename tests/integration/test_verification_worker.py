@@ -14,6 +14,7 @@ from eventsourcing.utils import get_topic
 
 from adapters.bootstrap import Container, bootstrap
 from adapters.settings import Settings
+from adapters.template_crypto import TemplateIntegrityError, enrolled_voices
 from domain.actors import Actor, Role
 from domain.errors import InvalidTransitionError, UnsupportedMediaTypeError, ValidationError
 from domain.faces import (
@@ -52,15 +53,19 @@ def face(person: int) -> FaceTemplate:
     return FaceTemplate(MODEL, Metric.L2, tuple(vector))
 
 
+def voice(person: int) -> FaceTemplate:
+    vector = [0.0] * 4
+    vector[person % 4] = 1.0
+    return FaceTemplate("scripted-voice", Metric.COSINE, tuple(vector))
+
+
 def passed(person: int = 1, *duplicates: IndexMatch) -> VerificationOutcome:
-    return VerificationOutcome(True, (), face(person), 0.8, 0.67, ("left", "up"), 2.0,
-                               unchecked=("spoken_digits",), duplicates=duplicates,
-                               reference_face=PNG)
+    return VerificationOutcome(True, (), face(person), 0.8, 1.0, ("left", "up"), 2.0,
+                               duplicates=duplicates, reference_face=PNG, voice=voice(person))
 
 
 def failed(*reasons: str) -> VerificationOutcome:
-    return VerificationOutcome(False, reasons, None, 0.0, 0.0, (), 0.0,
-                               unchecked=("spoken_digits",))
+    return VerificationOutcome(False, reasons, None, 0.0, 0.0, (), 0.0, unchecked=("voice",))
 
 
 @dataclass
@@ -150,10 +155,16 @@ def test_a_passed_check_records_a_sealed_template_and_deletes_the_raw_video(rig:
     assert challenge_call[3] == str(identity.id), "its own identity is left out of the search"
     verified = rig.events(member)[-1]
     assert isinstance(verified, Identity.Verified)
-    assert verified.model_id == MODEL and verified.unchecked == ("spoken_digits",)
+    assert verified.model_id == MODEL and verified.unchecked == ()
     assert face(1).to_bytes() not in verified.template_ciphertext
     opened = rig.container.vault.open(str(identity.id), verified.template_ciphertext)
     assert opened == face(1)
+    assert verified.voice_model_id == "scripted-voice"
+    assert voice(1).to_bytes() not in verified.voice_ciphertext
+    assert rig.container.vault.open_voice(str(identity.id), verified.voice_ciphertext) == \
+        voice(1)
+    with pytest.raises(TemplateIntegrityError):  # a sealed voice never opens as a face
+        rig.container.vault.open(str(identity.id), verified.voice_ciphertext)
     sealed_face = rig.container.blobs.get(verified.reference_face_digest)
     assert PNG not in sealed_face
     assert rig.container.vault.open_reference_face(str(identity.id), sealed_face) == PNG
@@ -175,7 +186,7 @@ def test_a_failed_check_records_its_reasons_and_deletes_the_raw_video(rig: Rig):
     event = rig.events(member)[-1]
     assert isinstance(event, Identity.VerificationFailed)
     assert event.reasons == ("head_turn_missing", "no_speech")
-    assert event.unchecked == ("spoken_digits",)
+    assert event.unchecked == ("voice",)
     assert not rig.container.blobs.exists(digest)
     assert rig.container.key_store.get(str(identity.id)) is None, "nothing was sealed"
 
@@ -362,3 +373,22 @@ def test_the_follower_reads_only_identity_events_and_skips_other_models(rig: Rig
     topics = {get_topic(Identity.Verified), get_topic(Identity.Erased)}
     notes = rig.app.recorder.select_notifications(1, 100, topics=list(topics))
     assert {n.topic for n in notes} <= topics
+
+
+def test_an_erasure_shreds_the_voice_with_the_face_and_the_voice_index_drops_it(rig: Rig):
+    kept, gone = rig.world.member(verified=False), rig.world.member(verified=False)
+    for member, person in ((kept, 1), (gone, 2)):
+        rig.submit(member)
+        rig.checker.outcomes = [passed(person)]
+        rig.run(member)
+    sealed = [e for e in rig.events(gone) if isinstance(e, Identity.Verified)][-1]
+    subject = str(identity_id(UUID(gone.id)))
+    identity_events = lambda: [e for m in (kept, gone) for e in rig.events(m)]  # noqa: E731
+    assert dict(enrolled_voices(identity_events(), rig.container.vault)) == {
+        str(identity_id(UUID(kept.id))): voice(1), subject: voice(2)}
+
+    erase_identity(rig.app, rig.faces, gone, UUID(gone.id))
+
+    assert rig.container.vault.open_voice(subject, sealed.voice_ciphertext) is None
+    assert dict(enrolled_voices(identity_events(), rig.container.vault)) == {
+        str(identity_id(UUID(kept.id))): voice(1)}

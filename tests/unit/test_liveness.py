@@ -21,10 +21,10 @@ from domain.faces import (
     SpokenDigitsResult,
     SpokenDigitsStatus,
 )
+from domain.voice import VOICE
 from inference.face_index import TieredFaceIndex
 from inference.liveness import (
     DIFFERENT_PEOPLE,
-    DIGITS_NOT_HEARD,
     FACE_BLURRED,
     FACE_TOO_SMALL,
     HEAD_TURN_MISSING,
@@ -33,6 +33,7 @@ from inference.liveness import (
     NO_FACE,
     NO_SPEECH,
     SPOKEN_DIGITS,
+    SPOKEN_DIGITS_MISMATCH,
     UNREADABLE_MEDIA,
     LivenessSettings,
     VerificationOutcome,
@@ -130,7 +131,7 @@ def test_a_live_person_who_turns_as_challenged_and_speaks_passes():
     assert outcome.passed, outcome.reasons
     assert outcome.turns_seen == ("left", "up")
     assert outcome.template is not None and outcome.template.vector[1] == 1.0
-    assert outcome.unchecked == (SPOKEN_DIGITS,), "no speech recogniser: said, not faked"
+    assert outcome.unchecked == (SPOKEN_DIGITS, VOICE), "no speech models: said, not faked"
     assert outcome.liveness == 1.0 and outcome.speech_seconds > 0.8
 
 
@@ -185,15 +186,70 @@ def test_silence_a_steady_tone_and_no_audio_track_all_fail_the_speech_check():
     assert check(shots, media=video(shots)).reasons == (NO_AUDIO,)
 
 
-def test_a_configured_digits_checker_that_did_not_hear_the_digits_fails():
-    class Deaf:
-        configured = True
+@dataclass
+class ScriptedDigits:
+    status: SpokenDigitsStatus
+    configured: bool = True
 
-        def check(self, media: bytes, digits: str) -> SpokenDigitsResult:
-            return SpokenDigitsResult(SpokenDigitsStatus.NOT_HEARD, "heard 4 5 6")
+    def check(self, media: bytes, digits: str) -> SpokenDigitsResult:
+        return SpokenDigitsResult(self.status, "scripted", "456")
 
-    outcome = check(turning("left", "up"), digits=Deaf())
-    assert outcome.reasons == (DIGITS_NOT_HEARD,) and outcome.unchecked == ()
+
+def test_a_configured_digits_checker_that_heard_other_digits_fails_with_a_mismatch():
+    outcome = check(turning("left", "up"), digits=ScriptedDigits(SpokenDigitsStatus.NOT_HEARD))
+    assert outcome.reasons == (SPOKEN_DIGITS_MISMATCH,) and outcome.unchecked == (VOICE,)
+
+
+def test_a_digits_checker_that_found_no_speech_fails_with_no_speech():
+    outcome = check(turning("left", "up"), digits=ScriptedDigits(SpokenDigitsStatus.NO_SPEECH))
+    assert outcome.reasons == (NO_SPEECH,) and not outcome.passed
+
+
+def test_a_configured_digits_checker_decides_whether_anyone_spoke():
+    """Short digit words read briskly are under the level check's 0.8 s; the speech
+    detector behind the digits checker is the better witness, both ways."""
+    shots, brief = turning("left", "up"), speech(0.5)
+    padded = np.concatenate([np.zeros(RATE, np.float32), brief, np.zeros(2 * RATE, np.float32)])
+    assert check(shots, audio=padded).reasons == (NO_SPEECH,)  # level check alone
+    heard = check(shots, audio=padded, digits=ScriptedDigits(SpokenDigitsStatus.HEARD))
+    assert heard.passed and heard.liveness == 1.0
+    silent = check(shots, digits=ScriptedDigits(SpokenDigitsStatus.NO_SPEECH))
+    assert silent.reasons == (NO_SPEECH,) and silent.liveness < 1.0
+
+
+def test_heard_digits_pass_and_count_towards_liveness():
+    outcome = check(turning("left", "up"), digits=ScriptedDigits(SpokenDigitsStatus.HEARD))
+    assert outcome.passed and outcome.unchecked == (VOICE,) and outcome.liveness == 1.0
+    assert {name for name, _ in outcome.stage_seconds} >= {"faces", "digits", "head_turns"}
+
+
+@dataclass
+class ScriptedVoice:
+    """A speaker embedder that answers one fixed template (or None: too little speech)."""
+
+    template: FaceTemplate | None
+    model_id: str = "scripted-voice"
+    metric: Metric = Metric.COSINE
+    configured: bool = True
+
+    def enrol(self, media: bytes) -> FaceTemplate | None:
+        return self.template
+
+    def segments(self, media: bytes) -> list:
+        return []
+
+
+def test_the_voice_is_enrolled_from_the_same_video_or_named_unchecked():
+    voice = FaceTemplate("scripted-voice", Metric.COSINE, (0.6, 0.8))
+    checker = VerificationVideoChecker(ScriptedAnalyzer(turning("left", "up")),
+                                       ScriptedDigits(SpokenDigitsStatus.HEARD),
+                                       voice=ScriptedVoice(voice))
+    media = video(turning("left", "up"), speech(4))
+    outcome = checker.check(media, ("left", "up"), "123")
+    assert outcome.passed and outcome.voice == voice and outcome.unchecked == ()
+    checker.voice = ScriptedVoice(None)
+    outcome = checker.check(media, ("left", "up"), "123")
+    assert outcome.passed and outcome.voice is None and outcome.unchecked == (VOICE,)
 
 
 def test_a_face_already_enrolled_under_another_identity_is_reported_as_a_duplicate():

@@ -105,7 +105,7 @@ def test_a_subscriber_that_stops_early_is_an_error_not_a_skipped_event(container
 def test_threads_catching_up_together_apply_each_event_once(container: Container):
     world, recorder = World(container.app), Recorder()
     follower = LogFollower(container.app, recorder, batch=2)
-    register(world, *(f"Work {i}" for i in range(20)))
+    register(world, *(f"Quillbeast {i}" for i in range(20)))
     start = threading.Barrier(4)
 
     def run() -> None:

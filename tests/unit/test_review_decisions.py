@@ -13,6 +13,8 @@ from adapters.settings import Settings
 from domain.actors import SYSTEM, Actor, Role
 from domain.errors import InvalidTransitionError, PermissionDeniedError
 from domain.generation import Generation
+from domain.review_case import ReviewCase
+from domain.review_config import QueueForbidsError
 from tests.fakes import WORKER, FakeClock, World, findings
 
 pytestmark = pytest.mark.unit
@@ -43,7 +45,7 @@ def removed_and_appealed(container: Container, author: Actor) -> tuple[UUID, UUI
     app = container.app
     gid, case_id = held(container, author)
     app.claim_case(FIRST, case_id)
-    app.decide_case(FIRST, case_id, "remove", "SAFETY-3")
+    app.decide_case(FIRST, case_id, "remove", "SAFETY-1")
     app.appeal_case(author, case_id, "it is fine")
     app.claim_case(SECOND, case_id)
     return gid, case_id
@@ -53,20 +55,20 @@ def test_an_upheld_appeal_overturns_the_removal_and_the_video_continues(
         container: Container, world: World):
     gid, case_id = removed_and_appealed(container, world.member())
     assert container.app.get(Generation, gid).state == "rejected"
-    container.app.decide_appeal(SECOND, case_id, "approve", "SAFETY-OK")
+    container.app.decide_appeal(SECOND, case_id, "approve", "OK-1")
     assert container.app.get(Generation, gid).state == "rendered"
 
 
 def test_an_appeal_can_restrict_instead_of_removing(container: Container, world: World):
     gid, case_id = removed_and_appealed(container, world.member())
-    container.app.decide_appeal(SECOND, case_id, "restrict", "SAFETY-2")
+    container.app.decide_appeal(SECOND, case_id, "restrict", "SENSITIVE-1")
     generation = container.app.get(Generation, gid)
     assert (generation.state, generation.restricted) == ("rendered", True)
 
 
 def test_a_dismissed_appeal_leaves_the_video_rejected(container: Container, world: World):
     gid, case_id = removed_and_appealed(container, world.member())
-    container.app.decide_appeal(SECOND, case_id, "remove", "SAFETY-3")
+    container.app.decide_appeal(SECOND, case_id, "remove", "SAFETY-1")
     assert container.app.get(Generation, gid).state == "rejected"
 
 
@@ -85,7 +87,7 @@ def test_approving_a_report_never_restores_a_video_a_revocation_took_down(
     gid = UUID(app.request_generation(author, "a beach", (UUID(friend.id),), 5)
                ["generation_id"])
     world.publish(gid)
-    case_id = UUID(app.file_report(reporter, gid, "spam")["case_id"])
+    case_id = UUID(app.file_report(reporter, gid, "likeness")["case_id"])
     app.disable_cameo(friend)
     app.enforce_consent(SYSTEM, (gid,), {"kind": "Cameo.Disabled"})  # as revocation does
     app.claim_case(FIRST, case_id)
@@ -101,11 +103,11 @@ def test_an_appeal_cannot_restore_a_video_whose_cameo_consent_went_while_it_was_
     gid = UUID(app.request_generation(author, "a beach", (UUID(friend.id),), 5)
                ["generation_id"])
     world.publish(gid)
-    case_id = UUID(app.file_report(reporter, gid, "spam")["case_id"])
+    case_id = UUID(app.file_report(reporter, gid, "likeness")["case_id"])
     app.claim_case(FIRST, case_id)
-    app.decide_case(FIRST, case_id, "remove", "SPAM-1")
+    app.decide_case(FIRST, case_id, "remove", "LIKENESS-1")
     app.disable_cameo(friend)  # nothing to take down: it is down already
-    app.appeal_case(author, case_id, "it was not spam")
+    app.appeal_case(author, case_id, "my friend agreed")
     app.claim_case(SECOND, case_id)
     with pytest.raises(InvalidTransitionError, match="consent"):
         app.decide_appeal(SECOND, case_id, "approve", "OK-1")
@@ -143,13 +145,22 @@ def test_escalating_never_takes_a_case_from_the_reviewer_who_holds_it(
     app.claim_case(FIRST, case_id)
     with pytest.raises(PermissionDeniedError, match="claimed by another reviewer"):
         app.escalate_case(SECOND, case_id, "mine now")
-    app.escalate_case(FIRST, case_id, "needs a senior")  # the holder keeps the claim
-    with pytest.raises(PermissionDeniedError):
+    # To the senior queue, which a reviewer does not work: the claim goes with the move.
+    app.escalate_case(FIRST, case_id, "needs a senior")
+    case = app.get(ReviewCase, case_id)
+    assert (case.queue, case.claimed_by, case.priority) == ("senior", None, 0)
+    with pytest.raises(QueueForbidsError):
         app.claim_case(SECOND, case_id)
+    senior = Actor(app.enrol_staff(world.admin, "senior", "reviewer", grade="senior")
+                   ["staff_id"], Role.REVIEWER)
+    app.claim_case(senior, case_id)
+    app.escalate_case(senior, case_id, "still unsure")  # no queue above: the holder keeps it
+    assert app.get(ReviewCase, case_id).claimed_by == senior.id
     lead = Actor("lead-1", Role.ADMIN)
-    app.escalate_case(lead, case_id, "moving it to the seniors")  # a lead may, and it frees it
-    app.claim_case(SECOND, case_id)
-    app.decide_case(SECOND, case_id, "approve", "OK-1")
+    app.escalate_case(lead, case_id, "taking it")  # a lead may, and it frees the claim
+    assert app.get(ReviewCase, case_id).claimed_by is None
+    app.claim_case(lead, case_id)
+    app.decide_case(lead, case_id, "approve", "OK-1")
 
 
 def test_nobody_in_the_video_or_its_source_reviews_its_case(container: Container,
