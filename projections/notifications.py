@@ -1,7 +1,8 @@
 """Members' in-app notifications, fed from the log: appearances in drafts and published
-videos, takedowns of one's videos with the cause, review outcomes, verification results
-(strikes join when they exist). Each view keeps the few facts it needs (handles, who asked
-for a generation, whom a case is about) and the members' read markers."""
+videos, takedowns of one's videos with the cause, review outcomes, strikes (added, or
+withdrawn on appeal) and verification results. Each view keeps the few facts it needs
+(handles, who asked for a generation, whom a case is about) and the members' read
+markers."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from projections.base import InMemoryView, RowwisePostgresView, decode_cursor, e
 
 APPEARANCE, TAKEN_DOWN, REVIEW_OUTCOME, VERIFICATION = (
     "appearance", "taken_down", "review_outcome", "verification")
-STRIKE = "strike"  # defined for the strikes of a later issue: nothing produces it yet
+STRIKE = "strike"
 Fact = tuple[str, str]  # (kind, key)
+SELF_CONTAINED = (Member.StrikeAdded, Member.StrikeWithdrawn)  # notify without any fact
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,12 @@ def notify(event: Any, facts: dict[Fact, Any], handle_of: dict[str, str]
                 "subject_id": case["subject_id"], "decision": event.decision,
                 "policy_code": event.policy_code,
                 "appeal": isinstance(event, ReviewCase.AppealDecided)})]
+        case Member.StrikeAdded():
+            return [(key, STRIKE, {"case_id": str(event.case_id), "state": "added",
+                                   "policy_code": event.policy_code,
+                                   "expires_at": event.expires_at.isoformat()})]
+        case Member.StrikeWithdrawn():
+            return [(key, STRIKE, {"case_id": str(event.case_id), "state": "withdrawn"})]
         case Identity.Verified() | Identity.VerificationFailed() | Identity.DuplicateSuspected() \
                 if ("identity", key) in facts:
             result = {Identity.Verified: "verified", Identity.VerificationFailed: "failed",
@@ -183,7 +191,7 @@ class PostgresNotificationsView(RowwisePostgresView):
                     " EXCLUDED.up_to)"), UUID(member), event.up_to)
             return
         wanted = needs(event)
-        if not wanted:
+        if not wanted and not isinstance(event, SELF_CONTAINED):
             return
         facts = {fact: value for fact in wanted
                  if (value := await self._fact(conn, fact)) is not None}

@@ -12,7 +12,8 @@ from projections.notifications import Notification
 
 class NotificationOut(msgspec.Struct):
     """`kind`: appearance (in a draft or a published video, by @handle), taken_down (one's
-    video, with the cause), review_outcome, verification (strike: not produced yet)."""
+    video, with the cause), review_outcome, strike (`state`: added, with the policy code and
+    its expiry, or withdrawn on appeal), verification."""
 
     id: int
     kind: str

@@ -1,6 +1,7 @@
 """Members' inbox: appearances in drafts and published videos, a takedown with its cause,
-a review outcome and verification results arrive from the log, newest first, with a read
-marker that only moves forward (on the embedded store and on PostgreSQL)."""
+a review outcome, a strike (and its withdrawal on appeal) and verification results arrive
+from the log, newest first, with a read marker that only moves forward (on the embedded
+store and on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Api
+from tests.e2e.review_helpers import staff
 from tests.e2e.test_journey_review import enrol, held
 
 pytestmark = pytest.mark.e2e
@@ -69,6 +71,22 @@ async def test_the_author_hears_the_review_outcome(api: Api):
                    json={"decision": "remove", "policy_code": "SAFETY-1"})
 
     items = (await inbox(api, ada))["items"]
-    assert items[0]["kind"] == "review_outcome"
-    assert items[0]["data"]["case_id"] == case_id
-    assert (items[0]["data"]["decision"], items[0]["data"]["appeal"]) == ("remove", False)
+    outcome = next(n for n in items if n["kind"] == "review_outcome")
+    assert outcome["data"]["case_id"] == case_id
+    assert (outcome["data"]["decision"], outcome["data"]["appeal"]) == ("remove", False)
+    # a removal under a grave code (severity 3, the default strike threshold) is a strike
+    [strike] = [n for n in items if n["kind"] == "strike"]
+    assert strike["data"]["case_id"] == case_id and strike["data"]["state"] == "added"
+    assert strike["data"]["policy_code"] == "SAFETY-1" and strike["data"]["expires_at"]
+
+    # overturned on appeal by another reviewer: the strike is withdrawn, and she is told
+    _, second = await staff(api, "reviewer two")
+    await api.call("POST", f"/review/cases/{case_id}/appeal", ada,
+                   json={"text": "that was fireworks"})
+    await api.call("POST", f"/review/cases/{case_id}/claim", second)
+    await api.call("POST", f"/review/cases/{case_id}/appeal-decision", second,
+                   json={"decision": "approve", "policy_code": "OK-1"})
+    items = (await inbox(api, ada))["items"]
+    assert [(n["kind"], n["data"].get("state") or n["data"].get("appeal")) for n in items[:2]] \
+        == [("strike", "withdrawn"), ("review_outcome", True)]
+    assert items[0]["data"] == {"case_id": case_id, "state": "withdrawn"}
