@@ -47,6 +47,7 @@ class _Switch(SpanProcessor):
 
 class _State:
     switch: _Switch | None = None
+    tracer: trace.Tracer | None = None  # the provider's, made once (each is a new object)
 
 
 _state = _State()
@@ -69,6 +70,7 @@ def configure_tracing(service: str, exporter: SpanExporter | None = None) -> boo
                 "service.name": os.environ.get("OTEL_SERVICE_NAME", service)}))
             provider.add_span_processor(_state.switch)
             trace.set_tracer_provider(provider)
+            _state.tracer = trace.get_tracer(TRACER_NAME)
         if exporter is not None:
             _state.switch.target = SimpleSpanProcessor(exporter)
         else:
@@ -88,8 +90,13 @@ def disable_tracing() -> None:
             switch.target = None
 
 
+_NO_OP = trace.NoOpTracer()
+
+
 def tracer() -> trace.Tracer:
-    return trace.get_tracer(TRACER_NAME)
+    """The SDK's tracer while spans are recorded; a no-op one otherwise (once a provider is
+    set, its spans would cost their bookkeeping even with nowhere to go)."""
+    return _state.tracer if enabled() and _state.tracer is not None else _NO_OP
 
 
 def carrier() -> tuple[tuple[str, str], ...]:

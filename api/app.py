@@ -121,8 +121,10 @@ async def close_state(app: Litestar) -> None:
         await app.state["jobs"].close()
 
 
-def create_app(container: Container | None = None) -> Litestar:
-    """`container` is passed by tests; the server builds its own from the environment."""
+def create_app(container: Container | None = None, observability: bool = True) -> Litestar:
+    """`container` is passed by tests; the server builds its own from the environment.
+    `observability=False` leaves out the request middleware (metrics, span, log context):
+    the baseline of benchmarks.observability_overhead."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -151,7 +153,7 @@ def create_app(container: Container | None = None) -> Litestar:
         route_handlers=[health, *CONTROLLERS, ConsoleController, create_static_files_router(
             path="/console/static", directories=[CONSOLE_STATIC], name="console-static"),
             *extra],
-        middleware=[observability_middleware],
+        middleware=[observability_middleware] if observability else [],
         logging_config=None,  # logs are set up once per process (adapters/logging_setup.py)
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
