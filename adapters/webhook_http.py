@@ -34,8 +34,13 @@ def allowed_address(address: str, allow_private: bool) -> bool:
 class TargetPolicy:
     """Which URLs a webhook may reach. Checked at registration and before every attempt."""
 
-    def __init__(self, allow_private: bool = False) -> None:
+    def __init__(self, allow_private: bool = False, cache_seconds: float = 30.0) -> None:
         self.allow_private = allow_private
+        self.cache_seconds = cache_seconds
+        # (host, port) -> (until, addresses already checked): a lookup per attempt would
+        # queue every delivery behind the resolver's threads. The connection still goes to
+        # a checked address, so a cached answer cannot be rebound elsewhere.
+        self._resolved: dict[tuple[str, int], tuple[float, list[str]]] = {}
 
     def _check_scheme(self, url: str) -> tuple[str, int]:
         parts = urlsplit(url)
@@ -64,12 +69,19 @@ class TargetPolicy:
 
     async def resolve(self, url: str) -> list[str]:
         host, port = self._check_scheme(url)
+        cached = self._resolved.get((host, port))
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port,
                                                                  type=socket.SOCK_STREAM)
         except OSError:
             raise TargetRefusedError(f"{host} does not resolve") from None
-        return self._pick(host, list(infos))
+        addresses = self._pick(host, list(infos))
+        if len(self._resolved) > 10_000:
+            self._resolved.clear()
+        self._resolved[(host, port)] = (time.monotonic() + self.cache_seconds, addresses)
+        return addresses
 
 
 @dataclass(frozen=True)
