@@ -13,6 +13,7 @@ from uuid import UUID
 import cv2
 import numpy as np
 
+from api import demo_media
 from domain.generation import Generation
 from domain.media_scan import SafetyDecision
 from inference.faces_dlib import DlibFaceAnalyzer
@@ -30,16 +31,9 @@ def analyzer() -> DlibFaceAnalyzer:
 
 @cache
 def group_member(index: int) -> np.ndarray:
-    """The `index`th face from the left of insightface's group photo, cut out with a margin
-    and enlarged twice, as a close-up selfie would show them. For dlib, faces 2 and 3 sit at
-    0.78 or more from each other, from the astronaut and from Grace Hopper, and pass the
-    head-turn checks of a synthetic verification video (faces 0, 1 and 4 do not)."""
-    group = face_media.group_photo()
-    face = sorted(analyzer().detect(group), key=lambda f: f.box.left)[index].box
-    pad = int(face.width)
-    top, left = max(0, int(face.top) - pad), max(0, int(face.left) - pad)
-    crop = group[top:int(face.bottom) + pad, left:int(face.right) + pad]
-    return cv2.resize(crop, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
+    """The `index`th face from the left of insightface's group photo (see
+    api.demo_media.group_member)."""
+    return demo_media.group_member(analyzer(), index)
 
 
 def bea() -> np.ndarray:
