@@ -63,7 +63,7 @@ class IntakeSettings:
     max_in_hand: int = 2  # uploads received beyond one per sandbox, waiting for it
     max_queued: int = 64  # requests waiting for a place, their bodies not yet read
     queue_timeout_s: float = 30.0  # a request that waits longer gets 503 and Retry-After
-    remember_refused: int = 10_000
+    remember_refused: int = 10_000  # (digest, task, limits) of refused files
 
 
 @dataclass(frozen=True)
@@ -176,12 +176,14 @@ class MediaIntake:
     async def run(self, task: Callable[..., T], source: bytes | str, *args: Any,
                   digest: str | None = None) -> T:
         """`task(source, *args)` in a sandbox. A refusal (a domain error), a timeout or a
-        sandbox that died is remembered against the source's digest and raised again for
-        the same content without running it."""
+        sandbox that died is remembered against the source's digest and the task with its
+        limits, and raised again for the same content under the same limits without
+        running it (another endpoint's wider limits decode it afresh)."""
         if digest is None:
             if not isinstance(source, bytes):
                 raise ValueError("a file's digest is computed while it is received")
             digest = await asyncio.to_thread(lambda: hashlib.sha256(source).hexdigest())
+        digest = f"{digest}:{getattr(task, '__qualname__', task)}:{args!r}"
         known = self._refused.get(digest)
         if known is not None:
             raise known
