@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from domain.errors import DomainError, MediaLimitsExceededError
-from inference.media_reader import MediaLimits, MediaSummary, read_frames
+from inference.media_reader import MediaLimits, MediaSummary, read_frames, sampled
 
 T = TypeVar("T")
 
@@ -87,20 +87,21 @@ def decode_sample(source: bytes | str, media_type: str | None, limits: MediaLimi
     (an upload spooled to disk), read here, inside the sandbox."""
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     summary = MediaSummary()
+    decoded = (frame for _, frame in read_frames(data, media_type, limits,
+                                                 fmt="gray" if luma else "rgb24",
+                                                 summary=summary))
     kept: list[np.ndarray] = []
     stride = 1
-    for index, (_, frame) in enumerate(read_frames(data, media_type, limits,
-                                                   fmt="gray" if luma else "rgb24",
-                                                   summary=summary)):
-        if keep and index % stride == 0:
-            kept.append(frame)
-            if len(kept) >= 2 * keep:
-                kept, stride = kept[::2], stride * 2
+    if keep:
+        kept, stride = sampled(decoded, keep)
+    else:
+        for _ in decoded:  # a validation pass: every frame is checked, none kept
+            pass
     if keep and len(kept) > keep:  # exactly at most `keep`, evenly spaced
         step = math.ceil(len(kept) / keep)
         kept, stride = kept[::step], stride * step
-    frames = np.stack(kept) if kept else np.zeros((0, 0, 0), np.uint8)
-    return Sample(frames, summary.rate / stride, summary)
+    return Sample(np.stack(kept) if kept else np.zeros((0, 0, 0), np.uint8),
+                  summary.rate / stride, summary)
 
 
 def _sandbox(memory_mb: int) -> None:

@@ -4,6 +4,7 @@ resolution and codec limits; encode H.264 yuv420p MP4 with faststart for publica
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -17,7 +18,7 @@ from domain.errors import (
     UnreadableMediaError,
     UnsupportedMediaTypeError,
 )
-from inference.media_reader import MediaLimits, MediaSummary, read_frames
+from inference.media_reader import MediaLimits, MediaSummary, read_frames, sampled
 
 DEFAULT_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"})
 
@@ -90,19 +91,17 @@ class PyAvVideoCodec:
             if source.stat().st_size > limits.max_bytes:
                 raise VideoLimitError(f"video is larger than {limits.max_bytes} bytes")
             source = source.read_bytes()
-        frames: list[np.ndarray] = []
         summary = MediaSummary()
-        stride = 1
-        try:
-            for index, (_, frame) in enumerate(read_frames(
-                    source, None, limits.media_limits(fit_lines),
-                    fmt="gray" if luma_only else "rgb24", summary=summary)):
+
+        def checked() -> Iterator[np.ndarray]:
+            for _, frame in read_frames(source, None, limits.media_limits(fit_lines),
+                                        fmt="gray" if luma_only else "rgb24",
+                                        summary=summary):
                 self._check_size(summary)
-                if index % stride:
-                    continue
-                frames.append(frame)
-                if keep_frames and len(frames) >= 2 * keep_frames:
-                    frames, stride = frames[::2], stride * 2
+                yield frame
+
+        try:
+            frames, stride = sampled(checked(), keep_frames)
         except (MediaTooLargeError, MediaLimitsExceededError) as exc:
             raise VideoLimitError(exc.detail) from None
         except UnsupportedMediaTypeError as exc:
