@@ -57,15 +57,23 @@ class PyAvVideoTools:
 
 def build_generator(container: Container) -> Generator:
     """The diffusers pipeline when a model directory is configured (it refuses to start
-    without its weights), else the composite generator of the embedded default."""
+    without its weights), else the composite generator of the embedded default; for
+    demonstrations (CONSENTRY_DEMO_LEAK), one that leaks a face when a prompt asks it to."""
     model_dir = container.settings.generator_model_dir
+    generator: Generator
     if model_dir:
         from inference.generator_diffusers import DiffusersGenerator
 
-        return DiffusersGenerator(Path(model_dir))
-    from inference.generators import CompositeGenerator
+        generator = DiffusersGenerator(Path(model_dir))
+    else:
+        from inference.generators import CompositeGenerator
 
-    return CompositeGenerator()
+        generator = CompositeGenerator()
+    if container.settings.demo_leak:
+        from adapters.demo_generator import LeakOnRequest
+
+        generator = LeakOnRequest(generator)
+    return generator
 
 
 def build_pipeline(container: Container, generator: Generator | None = None,

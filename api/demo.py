@@ -112,7 +112,7 @@ def _generation_result(generation: dict[str, Any]) -> tuple[str, str]:
     if state == "held":
         cause = generation.get("hold_cause") or {}
         return "held for review", cause.get("rules") or cause.get("reason") or ""
-    if state in ("denied", "pending_review"):
+    if state in ("denied", "pending_review", "rejected"):
         return state.replace("_", " "), ", ".join(generation.get("rule_codes", []))
     return state.replace("_", " "), ""
 
@@ -146,6 +146,7 @@ class Journey:
                 "bea: both cameos")),
             ("generating: nobody featured", lambda: self.generate(
                 "ada", "a lighthouse at dusk in the rain", [], "ada: nobody featured")),
+            ("generating: a render that leaks a face", self.leak),
             ("cy verifies with ada's face (someone else's likeness)",
              lambda: self.verify("cy", demo_media.astronaut(), 3,
                                  "cy verifies with ada's face")),
@@ -193,6 +194,20 @@ class Journey:
         made = self.demo.generate(self.keys[maker], prompt, [self.ids[h] for h in cameos])
         self.generations[made["id"]] = len(self.demo.outcomes)
         self.demo.note(f"generation: {label}", *_generation_result(made))
+
+    def leak(self) -> None:
+        """Bea asks for herself alone; a server started with CONSENTRY_DEMO_LEAK=1 pastes
+        Ada's face in as well (a misbehaving model), and the face scan must stop it."""
+        label = "bea alone, the generator asked to leak a face"
+        self.generate("bea", "bea waves from the end of the pier (leak)", ["bea"], label)
+        outcome = self.demo.outcomes[-1]
+        if outcome.result in ("not requested", "held for review"):
+            return  # a held one's case says why, below
+        if "FACE-NOT-OTHERS" in outcome.detail:
+            outcome.detail += ": ada's face, not asked for, was found in the render"
+        else:
+            outcome.detail = (f"{outcome.detail}; no face leaked: start the server with "
+                              f"CONSENTRY_DEMO_LEAK=1 to see the face scan stop one").lstrip("; ")
 
     def reviewer(self) -> None:
         call, admin = self.demo.client.call, self.demo.client.admin
@@ -246,10 +261,6 @@ def run(base_url: str, admin_key: str, *, wait_seconds: float = 300.0,
     console_url = f"{base_url.rstrip('/')}/console/"
     console.print(f"Review console: {console_url}  sign in with the reviewer's key: "
                   f"{journey.keys['reviewer']}")
-    console.print("A generator that leaks an unconsented face (SPEC journey 3) cannot be "
-                  "made on a running server: its composite generator renders only the "
-                  "cameos asked for. The tests drive that journey with a misbehaving "
-                  "generator (tests/e2e/test_journey_pipeline.py).")
     if save_to is not None:
         save_to.parent.mkdir(parents=True, exist_ok=True)
         save_to.touch(mode=0o600)

@@ -1,5 +1,6 @@
-"""`consentry demo` against a real `consentry serve` on the embedded default: the server's
-own worker verifies the demo's members from videos of real faces with spoken digits, holds
+"""`consentry demo` against a real `consentry serve` on the embedded default (with the
+demonstration's leaking generator on): the server's own worker verifies the demo's members
+from videos of real faces with spoken digits, rejects the render with a leaked face, holds
 what its checks cannot clear, and the demo's reviewer can then work a case end to end."""
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     speech_media.espeak()  # the demo reads the challenge digits aloud
-    served = start({"CONSENTRY_DATA_DIR": str(tmp_path / "var")}, tmp_path / "serve.log")
+    served = start({"CONSENTRY_DATA_DIR": str(tmp_path / "var"), "CONSENTRY_DEMO_LEAK": "1"},
+                   tmp_path / "serve.log")
     try:
         yield served
     finally:
@@ -46,7 +48,9 @@ def test_the_demo_leaves_cases_a_reviewer_can_work_end_to_end(server: Server,
     results = {o["step"]: (o["result"], o["detail"]) for o in saved["outcomes"]}
     assert results["ada verifies (scikit-image's astronaut photo)"][0] == "verified"
     assert results["bea verifies (insightface's group photo, face 3)"][0] == "verified"
-    # no safety model on the embedded default: every video waits for a person
+    leaked = results.pop("generation: bea alone, the generator asked to leak a face")
+    assert leaked[0] == "rejected" and leaked[1].startswith("FACE-NOT-OTHERS"), leaked
+    # no safety model on the embedded default: every other video waits for a person
     generated = [r for step, r in results.items() if step.startswith("generation:")]
     assert len(generated) == 3
     assert all(r == "held for review" and "SAFETY" in why for r, why in generated), generated
