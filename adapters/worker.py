@@ -81,7 +81,8 @@ def build_pipeline(container: Container, generator: Generator | None = None,
         generator=generator or build_generator(c), blobs=c.blobs,
         cameo_faces=c.cameo_faces, faces=_FollowingFaceScanner(faces, c.face_index),
         works=c.work_scanner, safety=c.safety, video=PyAvVideoTools(),
-        watermarker=c.watermarker, signer=c.signer, marker=MovingOverlayMarker())
+        watermarker=c.watermarker, signer=c.signer, marker=MovingOverlayMarker(),
+        voices=c.voices)
     return GenerationPipeline(c.app, ports, settings)
 
 
