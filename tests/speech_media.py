@@ -4,6 +4,7 @@ it under CI=true, where `.ci/services.sh start` installs it like PostgreSQL."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -69,3 +70,14 @@ def reading(digits: str, voice: str = "en-us", seconds: float = 4.0,
     start = int(lead * rate)
     audio[start:start + speech.size] += speech
     return audio, rate
+
+
+def wav(audio: np.ndarray, rate: int) -> bytes:
+    """Float samples in [-1, 1] as a 16-bit PCM mono WAV file (what a generator plays)."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(rate)
+        sound.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    return buffer.getvalue()
