@@ -43,9 +43,9 @@ class PyAvVideoTools:
     def decode_luma(self, mp4: bytes) -> np.ndarray:
         return self.codec.decode(mp4, luma_only=True).frames
 
-    def encode(self, frames: Any, fps: float) -> bytes:
+    def encode(self, frames: Any, fps: float, audio_from: bytes | None = None) -> bytes:
         return self.codec.encode_h264(np.asarray(frames), fps, crf=self.crf,
-                                      preset=self.preset)
+                                      preset=self.preset, audio_from=audio_from)
 
     def jpeg(self, frame: Any) -> bytes:
         ok, data = cv2.imencode(".jpg", cv2.cvtColor(np.asarray(frame), cv2.COLOR_RGB2BGR),

@@ -61,8 +61,10 @@ class VideoTools(Protocol):
         """All frames' luma planes, (N, H, W) uint8: what the watermark detector reads."""
         ...
 
-    def encode(self, frames: Any, fps: float) -> bytes:
-        """H.264 yuv420p MP4 with faststart, for publication."""
+    def encode(self, frames: Any, fps: float, audio_from: bytes | None = None) -> bytes:
+        """H.264 yuv420p MP4 with faststart, for publication, with the audio track of
+        `audio_from` (the rendered file) copied in unchanged: the sound that was scanned
+        is the sound that is published."""
         ...
 
     def jpeg(self, frame: Any) -> bytes: ...

@@ -177,14 +177,16 @@ class GenerationPipeline:
 
     def _mark_and_sign(self, g: Generation, payload: bytes, handle: str,
                        claim: ProvenanceClaim) -> bytes | None:
-        """Invisible mark, visible mark, H.264, read-back of both, C2PA; None when the
-        watermark or the manifest does not read back from the file to be published."""
+        """Invisible mark, visible mark, H.264 (the rendered audio copied in), read-back of
+        both, C2PA; None when the watermark or the manifest does not read back from the
+        file to be published."""
         p = self.ports
-        frames, fps = self._timed("decode", p.video.decode, p.blobs.get(g.artifact_digest))
+        rendered = p.blobs.get(g.artifact_digest)
+        frames, fps = self._timed("decode", p.video.decode, rendered)
         marked = self._timed("watermark", p.watermarker.embed, frames, payload)
         if p.marker is not None:
             marked = self._timed("visible_mark", p.marker.apply, marked, handle, fps)
-        mp4 = self._timed("encode", p.video.encode, marked, fps)
+        mp4 = self._timed("encode", p.video.encode, marked, fps, rendered)
         reading = self._timed("readback", lambda: p.watermarker.detect(p.video.decode_luma(mp4)))
         if reading.payload != payload:
             return None

@@ -20,6 +20,7 @@ from domain.ids import identity_id
 from domain.media_scan import SafetyDecision
 from inference.faces_dlib import DlibFaceAnalyzer
 from inference.generators import CompositeGenerator, LeakyGenerator
+from inference.speech import decode_audio
 from tests import face_media, speech_media
 from tests.e2e.conftest import AnyLiveApi, LiveApi
 from tests.e2e.test_provenance import stripped_half_size_copy
@@ -171,6 +172,11 @@ async def test_a_verified_persons_voice_leaked_into_the_audio_is_not_published(l
     assert own["state"] == "published", own
     heard = live.container.app.get(Generation, UUID(own["id"])).findings["voices"]
     assert [s["verdict"] for s in heard["segments"]] == ["consented"], heard
+    response = await live.client.get(f"/generations/{own['id']}/video",
+                                     headers=live.auth(ada_token))
+    published = decode_audio(response.content)
+    assert published is not None and float(np.abs(published).max()) > 0.05, \
+        "the published file speaks with the voice that was scanned"
 
     live.generator.inner = LeakyGenerator(CompositeGenerator(), leaked_voice_wav=bea_voice)
     video = await generate(live, ada_token, "me talking by the river", [ada])

@@ -135,7 +135,9 @@ class Video:
     def decode_luma(self, mp4: bytes) -> Any:
         return mp4
 
-    def encode(self, frames: Any, fps: float) -> bytes:
+    def encode(self, frames: Any, fps: float, audio_from: bytes | None = None) -> bytes:
+        assert audio_from is not None and audio_from.startswith(b"clip of"), \
+            "the rendered file's audio goes into the published one"
         return b"h264:" + bytes(frames)
 
     def jpeg(self, frame: Any) -> bytes:
