@@ -198,7 +198,7 @@ def _encode_to(
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
-        if source is not None and original is not None:
+        if source is not None and original is not None and copy is not None:
             for packet in source.demux(original):  # copied as they are, not re-encoded
                 if packet.dts is None:  # the demuxer's flush packet
                     continue
