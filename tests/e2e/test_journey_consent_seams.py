@@ -150,9 +150,10 @@ async def test_a_grant_amended_to_drop_remix_takes_the_remix_down(live: LiveApi)
     _, ada_token = await verified_member(live, "ada", face_media.astronaut(), seed=12)
     _, cy_token = await verified_member(live, "cyd", group_member(2), seed=24)
     holder = await studio(live)
-    _, grant = await work(live, holder, "Comet the Dog", ["comet"], audience="everyone",
+    # "comet" alone is an everyday word (refused: alias-too-generic); "Comet Dog" is a name
+    _, grant = await work(live, holder, "Comet the Dog", ["comet dog"], audience="everyone",
                           uses=["generate", "remix"])
-    source = await generate(live, ada_token, "comet runs on a beach", [])
+    source = await generate(live, ada_token, "comet dog runs on a beach", [])
     made = await remix(live, cy_token, source["id"], "at night")
     assert made["state"] == "published", made
 
