@@ -17,9 +17,9 @@ class GeneratorNotConfiguredError(RuntimeError):
 class CameoReference:
     """A cameo owner's reference face for one job: an encoded image (PNG) decrypted in
     memory for this job only, never written to disk in the clear (empty: a reference that
-    lends only a voice). Best a crop around the
-    face with some margin (the face about half its height): the compositing generators
-    show its centre at about 70% of the frame height."""
+    lends only a voice). Best a crop around the face with some margin (the face about half
+    its height): the compositing generators show its centre at about 70% of the frame
+    height."""
 
     owner_id: str
     handle: str

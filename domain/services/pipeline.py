@@ -1,7 +1,7 @@
 """The generation worker: an allowed request becomes a published video, a held one (a review
-case with the evidence) or a rejected one. Render → scan (faces, protected works, safety, voices) →
-after-generation rules → watermark, visible mark, C2PA, read-back → consent re-check →
-publish. Every step is recorded as an event before the next one starts, so a retried or
+case with the evidence) or a rejected one. Render → scan (faces, protected works, safety,
+voices) → after-generation rules → watermark, visible mark, C2PA, read-back → consent
+re-check → publish. Every step is recorded as an event before the next one starts, so a retried or
 re-delivered job resumes where the last attempt stopped and adds nothing twice.
 
 Fail closed: a scanner that is not configured, raises or runs over its time yields a
