@@ -43,9 +43,9 @@ class PyAvVideoTools:
     def decode_luma(self, mp4: bytes) -> np.ndarray:
         return self.codec.decode(mp4, luma_only=True).frames
 
-    def encode(self, frames: Any, fps: float) -> bytes:
+    def encode(self, frames: Any, fps: float, audio_from: bytes | None = None) -> bytes:
         return self.codec.encode_h264(np.asarray(frames), fps, crf=self.crf,
-                                      preset=self.preset)
+                                      preset=self.preset, audio_from=audio_from)
 
     def jpeg(self, frame: Any) -> bytes:
         ok, data = cv2.imencode(".jpg", cv2.cvtColor(np.asarray(frame), cv2.COLOR_RGB2BGR),
@@ -89,7 +89,8 @@ def build_pipeline(container: Container, generator: Generator | None = None,
         generator=generator or build_generator(c), blobs=c.blobs,
         cameo_faces=c.cameo_faces, faces=_FollowingFaceScanner(faces, c.face_index),
         works=c.work_scanner, safety=c.safety, video=PyAvVideoTools(),
-        watermarker=c.watermarker, signer=c.signer, marker=MovingOverlayMarker())
+        watermarker=c.watermarker, signer=c.signer, marker=MovingOverlayMarker(),
+        voices=c.voices)
     return GenerationPipeline(c.app, ports, settings)
 
 

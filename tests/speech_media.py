@@ -4,8 +4,10 @@ it under CI=true, where `.ci/services.sh start` installs it like PostgreSQL."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import wave
 
 import numpy as np
 import pytest
@@ -13,7 +15,8 @@ import pytest
 from api import demo_media
 from api.demo_media import DIGIT_WORDS, digits_text
 
-__all__ = ["DIGIT_WORDS", "SENTENCES", "VOICES", "digits_text", "espeak", "reading", "spoken"]
+__all__ = ["DIGIT_WORDS", "SENTENCES", "VOICES", "digits_text", "espeak", "reading", "spoken",
+           "wav"]
 
 # Speakers as espeak-ng voice+variant: different synthetic timbres of a few accents.
 VOICES = ("en-us", "en-us+m3", "en-us+f3", "en+m1", "en-gb-x-rp+m7", "en+f2",
@@ -52,3 +55,14 @@ def reading(digits: str, voice: str = "en-us", seconds: float = 4.0,
     """A verification's audio track (see api.demo_media.reading)."""
     espeak()
     return demo_media.reading(digits, voice, seconds, lead)
+
+
+def wav(audio: np.ndarray, rate: int) -> bytes:
+    """Float samples in [-1, 1] as a 16-bit PCM mono WAV file (what a generator plays)."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(rate)
+        sound.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    return buffer.getvalue()
