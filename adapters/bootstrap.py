@@ -29,6 +29,7 @@ from domain.services import Consentry
 from domain.services.core import Clock, utc_now
 from domain.services.face_enrolment import EnrolledFaces, FaceIndexFollower
 from domain.services.verification import VerificationWorker
+from domain.services.voice_enrolment import VoiceScan
 
 
 @dataclass
@@ -50,13 +51,15 @@ class Container:
     visible_marks: VisibleMarkFinder | None = None
     # Faces (adapters/faces.py): per-identity data keys apart from the event store, the
     # vault sealing templates and reference faces with them, the face model, the 1:N index
-    # following the log, cameo owners' faces, and the VERIFY_IDENTITY job handler.
+    # following the log, cameo owners' faces, the VERIFY_IDENTITY job handler, and
+    # VOICE-NOT-OTHERS (the speaker model and the 1:N voice index following the log).
     key_store: SqliteKeyStore | PostgresKeyStore = field(kw_only=True)
     vault: TemplateVault = field(kw_only=True)
     face_analyzer: FaceAnalyzer = field(kw_only=True)
     face_index: FaceIndexFollower = field(kw_only=True)
     cameo_faces: EnrolledFaces = field(kw_only=True)
     verification_handler: VerificationWorker = field(kw_only=True)
+    voices: VoiceScan = field(kw_only=True)
     # Uploaded media is decoded first in sandboxed processes (adapters/media_intake.py),
     # started on first use; closed with the container unless it was given.
     media_intake: MediaIntake = field(default_factory=MediaIntake, kw_only=True)
@@ -115,6 +118,6 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
                      key_store=faces.key_store, vault=faces.vault,
                      face_analyzer=faces.analyzer, face_index=faces.index,
                      cameo_faces=faces.cameo_faces,
-                     verification_handler=faces.verification,
+                     verification_handler=faces.verification, voices=faces.voices,
                      media_intake=media_intake or MediaIntake(),
                      owns_intake=media_intake is None)

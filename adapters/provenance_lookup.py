@@ -1,6 +1,6 @@
 """The public provenance lookup: what an uploaded video says about where it came from (its
 C2PA manifest, if any, and the invisible watermark in its pixels), and which of the two to
-believe. Decoding and detection are blocking; callers run `inspect` in a worker thread."""
+believe. Detection is blocking; callers run `evidence` in a worker thread."""
 
 from __future__ import annotations
 
@@ -9,12 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
-from adapters.video_io import DecodeLimits, PyAvVideoCodec, VideoDecodeError, VideoLimitError
-from domain.errors import (
-    MediaLimitsExceededError,
-    UnreadableMediaError,
-    UnsupportedMediaTypeError,
-)
+from domain.errors import UnsupportedMediaTypeError
 from domain.provenance import (
     Disclosure,
     ProvenanceError,
@@ -31,11 +26,6 @@ MEDIA_TYPES = frozenset({"video/mp4", "video/webm", "video/quicktime"})
 # ISO BMFF containers, the ones C2PA binds a manifest into here.
 BMFF_TYPES = frozenset({"video/mp4", "video/quicktime"})
 MAX_BYTES = 100 * 1024 * 1024
-# An anonymous upload may cost at most this much decoding (the media intake's public
-# limits, for the decoder used outside the sandbox).
-PUBLIC_LIMITS = DecodeLimits(max_bytes=MAX_BYTES, max_seconds=120.0, max_width=3840,
-                             max_height=3840, max_pixels=1920 * 1088,
-                             max_decoded_pixels=60 * 30 * 1920 * 1088)
 # The detector reads at most 96 frames on a grid of 216 lines: a sample of that many
 # frames, scaled to 360 lines, holds everything it uses in a few tens of megabytes.
 KEEP_FRAMES = 96
@@ -76,27 +66,13 @@ class Attribution:
 
 
 class ProvenanceInspector:
-    """Reads the evidence of one upload: decode under the public limits (a sample of luma
-    frames, scaled down), detect the watermark, read the manifest of an MP4 or MOV."""
+    """Reads the evidence of one upload from a sample of its luma frames (decoded and
+    scaled down in the media intake's sandbox): the watermark, and the manifest of an MP4
+    or MOV."""
 
-    def __init__(self, watermarker: Watermarker, signer: ProvenanceSigner,
-                 codec: PyAvVideoCodec | None = None) -> None:
+    def __init__(self, watermarker: Watermarker, signer: ProvenanceSigner) -> None:
         self.watermarker = watermarker
         self.signer = signer
-        self.codec = codec or PyAvVideoCodec(PUBLIC_LIMITS)
-
-    def inspect(self, media: bytes, media_type: str) -> Evidence:
-        """Decodes here (the API decodes in the media intake's sandbox first, and hands
-        the frames to `evidence`)."""
-        check_media_type(media_type)
-        try:
-            decoded = self.codec.decode(media, luma_only=True, keep_frames=KEEP_FRAMES,
-                                        fit_lines=FIT_LINES)
-        except VideoLimitError as exc:
-            raise MediaLimitsExceededError(str(exc)) from None
-        except VideoDecodeError as exc:
-            raise UnreadableMediaError(str(exc)) from None
-        return self.evidence(media, media_type, decoded.frames)
 
     def evidence(self, media: bytes, media_type: str, luma_frames: Any) -> Evidence:
         """The watermark in the decoded sample, and the manifest of an MP4 or MOV."""

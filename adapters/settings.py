@@ -68,6 +68,9 @@ class Settings:
     # classifier) or `keywords` (the keyword categories; the matcher and the checker are
     # not configured, which the gate records and answers with review where it must).
     prompt_models: str = "embedded"
+    # Demonstrations only (`consentry demo`): the generator misbehaves on request, pasting
+    # a face nobody asked for into a render whose prompt holds "(leak)" (SPEC journey 3).
+    demo_leak: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -108,6 +111,7 @@ class Settings:
                 "CONSENTRY_WEBHOOK_RETRY_SCHEDULE", "").split(",") if x.strip()),
             webhook_timeout=float(env.get("CONSENTRY_WEBHOOK_TIMEOUT", "10")),
             prompt_models=env.get("CONSENTRY_PROMPT_MODELS", "embedded"),
+            demo_leak=env.get("CONSENTRY_DEMO_LEAK", "") in ("1", "true", "yes"),
         )
         settings.check()
         return settings

@@ -116,6 +116,40 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    """Against a running server: an admin key from --admin-key or CONSENTRY_ADMIN_KEY, else
+    a new admin made here, on the same store (as `admin create-admin` does)."""
+    import os
+    from pathlib import Path
+
+    from api.demo import DemoError, run
+    from api.demo_media import SpeechUnavailableError
+
+    settings = Settings.from_env()
+    url = args.url or f"http://{settings.host}:{settings.port}"
+    saved = Path(settings.data_dir) / "demo.json"
+    if saved.exists() and not args.again:
+        print(f"The demo already ran on this server: its console URL and keys are in {saved}. "
+              "Run it again with --again (its members show the same faces, so their "
+              "verifications will be held as possible duplicates).", file=sys.stderr)
+        return 2
+    admin_key = args.admin_key or os.environ.get("CONSENTRY_ADMIN_KEY", "")
+    if not admin_key:
+        from adapters.bootstrap import bootstrap
+
+        container = bootstrap(settings)
+        try:
+            admin_key = container.app.create_first_admin("demo admin")["secret"]
+        finally:
+            container.close()
+    try:
+        run(url, admin_key, wait_seconds=args.wait, save_to=saved)
+    except (DemoError, SpeechUnavailableError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="consentry", description=__doc__)
     sub = top.add_subparsers(dest="command", required=True)
@@ -145,6 +179,15 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument("--metrics-port", type=int, help="port of its /metrics (default "
                         f"CONSENTRY_METRICS_PORT, else {WORKER_METRICS_PORT}; 0: none)")
     worker.set_defaults(run=_worker)
+    demo = sub.add_parser("demo", help="populate a running server with a demo journey and "
+                                       "a reviewer for the console")
+    demo.add_argument("--url", help="the server (default: the configured host and port)")
+    demo.add_argument("--admin-key", help="an admin's key (default: CONSENTRY_ADMIN_KEY, "
+                                          "else a new admin made on the local store)")
+    demo.add_argument("--wait", type=float, default=300.0,
+                      help="seconds to wait for the worker at each step (default 300)")
+    demo.add_argument("--again", action="store_true", help="run even if it ran before")
+    demo.set_defaults(run=_demo)
     return top
 
 

@@ -15,6 +15,8 @@ from litestar.openapi.spec import (
 
 from api.errors import PROBLEM
 
+HTML = "text/html"
+
 DESCRIPTIONS = {
     400: "malformed or invalid request (problem+json `code`)",
     401: "no valid bearer key",
@@ -26,16 +28,18 @@ DESCRIPTIONS = {
     422: "understood but refused: invalid values, media that does not decode or exceeds "
          "its limits",
     429: "rate limited; see the Retry-After header",
-    500: "the server failed (with an `error_id`); nothing was half-applied",
+    500: "the server failed (with an `error_id`); a command commits all of its events or "
+         "none, so a retry with the same Idempotency-Key is safe",
     503: "busy or not configured; see Retry-After when given",
 }
-# Operations with a rate limit, or that decode uploads in the media intake (the check
-# page and the C2PA soft-binding resolution API among them).
-LIMITED = {"requestGeneration", "startVerification", "lookupProvenance", "checkProvenanceUpload",
-           "uploadFile", "queryByBinding", "queryByLargeBinding", "getManifestById"}
-HTML = "text/html"
+# Operations with a rate limit, or that decode uploads in the media intake.
+LIMITED = {"requestGeneration", "startVerification", "lookupProvenance",
+           "checkProvenanceUpload", "uploadFile", "queryByBinding", "queryByLargeBinding",
+           "getManifestById"}
 UPLOADS = {"lookupProvenance", "checkProvenanceUpload", "uploadFile", "addWorkReference",
            "submitVerificationVideo"}
+# Form targets that answer their problems as HTML pages, with the same statuses.
+HTML_PAGES = {"checkProvenanceUpload"}
 
 
 def document_errors(schema: OpenAPI) -> None:
@@ -56,15 +60,13 @@ def document_errors(schema: OpenAPI) -> None:
             if operation.operation_id in UPLOADS:
                 statuses |= {413, 415, 503}
             responses = operation.responses if operation.responses is not None else {}
-            content = {PROBLEM: problem}
-            if any(HTML in (r.content or {}) for r in responses.values()
-                   if isinstance(r, OpenAPIResponse)):
-                content[HTML] = page  # a page answers its visitors' errors as a page
+            media_type, body = (HTML, page) if operation.operation_id in HTML_PAGES \
+                else (PROBLEM, problem)
             for status in sorted(statuses):
                 declared = responses.get(str(status))
                 # Litestar declares its own 400 as application/json; ours are problems.
-                if not isinstance(declared, OpenAPIResponse) or PROBLEM not in (
+                if not isinstance(declared, OpenAPIResponse) or media_type not in (
                         declared.content or {}):
                     responses[str(status)] = OpenAPIResponse(
-                        description=DESCRIPTIONS[status], content=dict(content))
+                        description=DESCRIPTIONS[status], content={media_type: body})
             operation.responses = responses

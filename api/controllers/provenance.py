@@ -7,7 +7,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -59,24 +60,39 @@ def manifests(request: Req) -> ManifestRepository:
     return ManifestRepository(c.app, c.blobs, c.signer)
 
 
-async def look_up(request: Req, media_type: str, upload: Upload | bytes
+# An upload's media type and the file (spooled to disk, or bytes a form parser already
+# holds), received only once the request has a place in the media intake.
+Received = AbstractAsyncContextManager[tuple[str, Upload | bytes]]
+
+
+@asynccontextmanager
+async def body_of(request: Req) -> AsyncIterator[tuple[str, Upload | bytes]]:
+    """The request body as the upload, its type from Content-Type (checked first)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    check_media_type(media_type)
+    async with received(request, MAX_BYTES) as upload:
+        yield media_type, upload
+
+
+async def look_up(request: Req, receive: Callable[[], Received]
                   ) -> tuple[Evidence, Attribution]:
     """Rate limited per client address, in requests and in seconds of video decoded
-    (decoding is the expensive part); the upload is decoded in the media intake's sandbox,
-    then the evidence of it and what it names, with the generation's disclosure and
-    whether the copy still shows the visible mark."""
+    (decoding is the expensive part), then admitted to the media intake before a byte of
+    the upload is read; decoded in the intake's sandbox, then the evidence of it and what
+    it names, with the generation's disclosure and whether the copy still shows the
+    visible mark."""
     client = client_address(request)
     limits = request.app.state["rate_limits"]
     limits.check_subject("provenance", client)
     limits.require_budget("provenance-seconds", client)
     repository = manifests(request)
-    check_media_type(media_type)
     c = container(request)
     assert c.watermarker is not None
     inspector = ProvenanceInspector(c.watermarker, repository.signer)
-    source, digest = (upload, None) if isinstance(upload, bytes) else (upload.path,
-                                                                       upload.digest)
-    async with c.media_intake.admitted():
+    async with c.media_intake.admitted(), receive() as (media_type, upload):
+        check_media_type(media_type)
+        source, digest = (upload, None) if isinstance(upload, bytes) else (upload.path,
+                                                                           upload.digest)
         # The seconds decoded are charged to the address, those of a refused file as far
         # as it got (a broken sandbox: all).
         try:
@@ -119,7 +135,5 @@ class ProvenanceController(Controller):
         stripped), or "no provenance found", always with the detector's confidence and
         false-positive probability. A lookup changes nothing, so an Idempotency-Key is
         accepted and has nothing to do."""
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        async with received(request, MAX_BYTES) as upload:
-            evidence, verdict = await look_up(request, media_type, upload)
+        evidence, verdict = await look_up(request, lambda: body_of(request))
         return ProvenanceOut.of(evidence, verdict)

@@ -15,7 +15,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from adapters.c2pa_signing import generation_of, manifest_label
 from adapters.provenance_lookup import MAX_BYTES
-from api.controllers.provenance import look_up, manifests
+from api.controllers.provenance import body_of, look_up, manifests
 from api.deps import IdempotencyKey, Req, views
 from api.schemas.soft_binding import (
     SoftBindingAlgList,
@@ -81,8 +81,7 @@ class SoftBindingController(Controller):
         read from the content itself."""
         if alg not in (None, SOFT_BINDING_ALGORITHM):
             raise InvalidSoftBindingQueryError(f"unsupported soft binding algorithm {alg!r}")
-        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        evidence, verdict = await look_up(request, media_type, await request.body())
+        evidence, verdict = await look_up(request, lambda: body_of(request))
         reading = evidence.reading
         if verdict.record is None or reading.payload is None \
                 or verdict.found_by not in ("watermark", "both"):

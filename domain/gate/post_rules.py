@@ -9,6 +9,8 @@ Findings shape (plain data, as stored in the event):
 - `works`: {configured, error, unchecked: [method], matches: [{work_id, method, score,
   decision, licensed, ...}]}
 - `safety`: {configured, error, decision: allow | review | block, labels: {label: score}}
+- `voices`: {configured, error, model_id, outcome: pass | review | fail, reason, segments:
+  [{start, end, subject_id, member_id, distance, verdict}]} (domain.voice.VoiceScanReport)
 
 Fail closed: a scanner that was not configured or raised yields `review`, never `pass`."""
 
@@ -23,6 +25,7 @@ FACE_CONSENTED = "FACE-CONSENTED"
 FACE_NOT_OTHERS = "FACE-NOT-OTHERS"
 WORK_VISUAL = "WORK-VISUAL"
 SAFETY = "SAFETY"
+VOICE_NOT_OTHERS = "VOICE-NOT-OTHERS"
 WATERMARK_READBACK = "WATERMARK-READBACK"
 CONSENT_STILL_VALID = "CONSENT-STILL-VALID"
 PIPELINE_ERROR = "PIPELINE-ERROR"
@@ -48,7 +51,8 @@ def _unusable(section: dict[str, Any], what: str) -> dict[str, Any] | None:
     if section.get("error"):
         return {"reason": f"{what} failed", "error": section["error"]}
     if not section.get("configured", False):
-        return {"reason": f"{what} is not configured"}
+        why = f": {section['reason']}" if section.get("reason") else ""
+        return {"reason": f"{what} is not configured{why}"}
     return None
 
 
@@ -104,7 +108,26 @@ def safety(findings: dict[str, Any]) -> RuleResult:
                                         "labels": dict(section.get("labels", {}))})
 
 
-POST_RULES = (face_consented, face_not_others, work_visual, safety)
+def voice_not_others(findings: dict[str, Any]) -> RuleResult:
+    """SPEC §8: no speech in the voice of a verified person who is not a consenting cameo;
+    near the threshold, or no speaker model to listen (not configured), a person listens."""
+    voices = findings.get("voices", {})
+    broken = _unusable(voices, "voice scan")
+    if broken:
+        return RuleResult(VOICE_NOT_OTHERS, REVIEW, broken)
+    segments = voices.get("segments", [])
+    def heard(verdict: str) -> list[dict[str, Any]]:
+        return [{k: s.get(k) for k in ("start", "end", "member_id", "distance")}
+                for s in segments if s.get("verdict") == verdict]
+
+    others, unsure = heard("other_identity"), heard("review")
+    evidence = {"other_voices": others, "review_voices": unsure, "segments": len(segments),
+                "model_id": voices.get("model_id")}
+    return RuleResult(VOICE_NOT_OTHERS, FAIL if others else REVIEW if unsure else PASS,
+                      evidence)
+
+
+POST_RULES = (face_consented, face_not_others, work_visual, safety, voice_not_others)
 
 
 def evaluate_post(findings: dict[str, Any]) -> PostDecision:

@@ -326,7 +326,8 @@ class GenerationCommands(RightsCommands):
                     ", ".join(decision.rule_codes),
                     {"post_rules": decision.trace(), "trace": list(generation.trace),
                      "frames": list(found["evidence_frames"]),
-                     "findings": {k: found.get(k) for k in ("faces", "works", "safety")}},
+                     "findings": {k: found.get(k)
+                                  for k in ("faces", "works", "safety", "voices")}},
                     "normal", labels_of(decision.rule_codes))
                 generation.hold_for_review(actor, case.id, decision.rule_codes)
                 changed.append(case)

@@ -1,7 +1,7 @@
 """The generation worker: an allowed request becomes a published video, a held one (a review
-case with the evidence) or a rejected one. Render → scan (faces, protected works, safety) →
-after-generation rules → watermark, visible mark, C2PA, read-back → consent re-check →
-publish. Every step is recorded as an event before the next one starts, so a retried or
+case with the evidence) or a rejected one. Render → scan (faces, protected works, safety,
+voices) → after-generation rules → watermark, visible mark, C2PA, read-back → consent
+re-check → publish. Every step is recorded as an event before the next one starts, so a retried or
 re-delivered job resumes where the last attempt stopped and adds nothing twice.
 
 Fail closed: a scanner that is not configured, raises or runs over its time yields a
@@ -54,7 +54,7 @@ class PipelineSettings:
     # left to finish; nothing it computes is recorded).
     timeouts: dict[str, float] = field(default_factory=lambda: {
         "render": 300.0, "faces": 120.0, "works": 120.0, "safety": 120.0,
-        "watermark": 300.0})
+        "voices": 120.0, "watermark": 300.0})
 
 
 class GenerationPipeline:
@@ -139,12 +139,14 @@ class GenerationPipeline:
             f"{self.worker}/{self.ports.generator.name}", attempt))
 
     def _scan(self, g: Generation, attempt: int) -> State:
-        frames = self._timed("decode", self.ports.video.sample,
-                             self.ports.blobs.get(g.artifact_digest), self.settings.sample_fps)
+        rendered = self.ports.blobs.get(g.artifact_digest)
+        frames = self._timed("decode", self.ports.video.sample, rendered,
+                             self.settings.sample_fps)
         findings: dict[str, Any] = {
             "faces": self._face_findings(g, frames),
             "works": self._scanner_findings("works", self.ports.works, frames),
             "safety": self._scanner_findings("safety", self.ports.safety, frames),
+            "voices": self._voice_findings(g, rendered),
             "frames_sampled": len(frames)}
         # Frames for a reviewer, kept only if the rules ask for one: the scan's record
         # decides in the same transaction, so they are made before it.
@@ -180,14 +182,16 @@ class GenerationPipeline:
 
     def _mark_and_sign(self, g: Generation, payload: bytes, handle: str,
                        claim: ProvenanceClaim) -> bytes | None:
-        """Invisible mark, visible mark, H.264, read-back of both, C2PA; None when the
-        watermark or the manifest does not read back from the file to be published."""
+        """Invisible mark, visible mark, H.264 (the rendered audio copied in), read-back of
+        both, C2PA; None when the watermark or the manifest does not read back from the
+        file to be published."""
         p = self.ports
-        frames, fps = self._timed("decode", p.video.decode, p.blobs.get(g.artifact_digest))
+        rendered = p.blobs.get(g.artifact_digest)
+        frames, fps = self._timed("decode", p.video.decode, rendered)
         marked = self._timed("watermark", p.watermarker.embed, frames, payload)
         if p.marker is not None:
             marked = self._timed("visible_mark", p.marker.apply, marked, handle, fps)
-        mp4 = self._timed("encode", p.video.encode, marked, fps)
+        mp4 = self._timed("encode", p.video.encode, marked, fps, rendered)
         reading = self._timed("readback", lambda: p.watermarker.detect(p.video.decode_luma(mp4)))
         if reading.payload != payload:
             return None
@@ -263,6 +267,26 @@ class GenerationPipeline:
             return {"configured": True, "error": f"{type(exc).__name__}: {exc}"[:300]}
         findings: dict[str, Any] = report.as_findings()
         return findings
+
+    def _voice_findings(self, g: Generation, media: bytes) -> dict[str, Any]:
+        """VOICE-NOT-OTHERS' findings on the rendered file's audio; the featured cameo
+        owners' voices are theirs to lend, as their faces are."""
+        voices = self.ports.voices
+        if voices is None:
+            return {"configured": False, "error": "", "segments": [],
+                    "reason": "no voice scan is wired into this worker"}
+        consenting = frozenset(str(identity_id(m)) for m in g.featured_member_ids)
+        try:
+            report = self._bounded("voices", voices.scan, media, consenting)
+        except Exception as exc:  # fail closed: recorded, and the rule holds the video
+            log.exception("voice scan of %s failed", g.id)
+            return {"configured": True, "error": f"{type(exc).__name__}: {exc}"[:300],
+                    "segments": []}
+        found: dict[str, Any] = report.as_findings()
+        for segment in found["segments"]:
+            subject = segment["subject_id"]
+            segment["member_id"] = self._member_of(subject) if subject else None
+        return found
 
     def _evidence(self, frames: Frames, findings: dict[str, Any]) -> list[str]:
         """A few sampled frames for the reviewer: those where flagged faces appear first,

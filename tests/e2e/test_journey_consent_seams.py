@@ -187,6 +187,23 @@ async def test_a_work_seen_only_in_the_frames_is_in_its_usage_and_its_grant_gove
     assert (await state(live, ada_token, video["id"]))["state"] == "taken_down"
 
 
+async def test_a_withdrawn_work_seen_only_in_the_frames_is_not_published(live: LiveApi):
+    _, ada_token = await verified_member(live, "ada", face_media.astronaut(), seed=15)
+    holder = await studio(live)
+    rocket = photo("rocket")
+    poster, _ = await work(live, holder, "Rocket Launch Poster", ["rocket poster"],
+                           kind="artwork", audience="everyone")
+    await live.call("POST", f"/works/{poster}/references", holder, expect=201,
+                    content=png(rocket), headers={"content-type": "image/png"})
+    await live.call("POST", f"/works/{poster}/withdraw", holder,
+                    json={"reason": "the poster is retired"})
+    live.generator.inner = ShowsPicture(rocket)
+
+    video = await generate(live, ada_token, "a quiet evening", [])
+    assert video["state"] != "published", video
+    assert poster in video["featured_work_ids"]
+
+
 async def test_consent_that_now_needs_a_person_takes_the_video_out_of_the_feed_with_a_case(
         live: LiveApi):
     ada, ada_token, bea, bea_token = await mutual_cameos(live)

@@ -193,3 +193,23 @@ def test_decoding_refuses_oversized_overlong_and_foreign_inputs(
     path.write_bytes(mp4)
     decoded = codec.decode(path, luma_only=True)
     assert decoded.frames.shape == (12, 360, 640) and decoded.fps == pytest.approx(FPS)
+
+
+def test_the_published_encode_keeps_the_rendered_audio_unchanged_and_adds_none(
+        codec: PyAvVideoCodec, marked: np.ndarray, marker: DctSpreadSpectrumWatermarker):
+    from tests import face_media
+
+    tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(16_000) / 16_000)).astype(np.float32)
+    rendered = face_media.clip(list(marked[:12]), fps=12, audio=tone)
+    mp4 = codec.encode_h264(marked[:12], FPS, preset="veryfast", audio_from=rendered)
+
+    def packets(data: bytes) -> list[bytes]:
+        with av.open(io.BytesIO(data)) as container:
+            return [bytes(p) for p in container.demux(audio=0) if p.dts is not None]
+
+    assert packets(mp4) == packets(rendered), "copied packet for packet, not re-encoded"
+    assert marker.detect(codec.decode(mp4, luma_only=True).frames).payload == PAYLOAD
+    silent = codec.encode_h264(marked[:4], FPS, preset="veryfast",
+                               audio_from=codec.encode_h264(marked[:4], FPS))
+    with av.open(io.BytesIO(silent)) as container:
+        assert not container.streams.audio
