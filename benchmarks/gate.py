@@ -3,6 +3,9 @@ and one protected work, against 100,000 registered works with 5 aliases each, on
 store (every decision catches the work names up with the log head first), beside a naive
 scan that tries one regular expression per alias. `p99_ms` is the worst embedded store
 (memory, SQLite), `p99_ms_pg` PostgreSQL (a throwaway server unless CONSENTRY_PG_DSN is set).
+The prompt models are off here (`prompt_models="keywords"`): this measures the rules, the
+alias automaton and the catch-up; `benchmarks.prompt_screening` measures the gate with the
+MiniLM matcher on.
 
     python -m benchmarks.gate [--works 100000] [--decisions 3000]
                               [--stores memory,sqlite,postgres]
@@ -120,9 +123,10 @@ def main() -> None:
                 with psycopg.connect(dsn, autocommit=True) as conn:
                     conn.execute(f'CREATE SCHEMA "{schema}"')
                 settings = Settings(store="postgres", pg_dsn=dsn, pg_schema=schema,
-                                    data_dir=Path(tmp) / store)
+                                    data_dir=Path(tmp) / store, prompt_models="keywords")
             else:
-                settings = Settings(store=store, data_dir=Path(tmp) / store)
+                settings = Settings(store=store, data_dir=Path(tmp) / store,
+                                    prompt_models="keywords")
             results[store] = measure(settings, args.works, args.aliases, args.decisions,
                                      random.Random(7))
             if store == "postgres":

@@ -69,13 +69,19 @@ async def verified_speaker(live: AnyLiveApi, handle: str, photo: np.ndarray, see
     """`verified_member`, whose challenge digits espeak-ng `voice` reads (the worker
     enrols that voice); also a recording of that reading, as a WAV file."""
     member_id, token = await live.member(handle, verified=False)
-    challenge = await live.call("POST", "/identity/verifications", token, expect=201)
-    media = verification_video(photo, analyzer(), challenge["directions"],
-                               digits=challenge["digits"], voice=voice, seed=seed)
-    await live.call("POST", challenge["upload_to"], token, expect=202, content=media,
-                    headers={"content-type": "video/mp4"})
-    await live.settle()
-    me = await live.call("GET", "/identity", token)
+    # The recogniser mishears about 3% of challenges read by espeak-ng's voices
+    # (benchmarks.verification): a member then simply tries again with a new challenge,
+    # and so does this journey, once. What it tests is the voice, not the digits.
+    for attempt in range(2):
+        challenge = await live.call("POST", "/identity/verifications", token, expect=201)
+        media = verification_video(photo, analyzer(), challenge["directions"],
+                                   digits=challenge["digits"], voice=voice, seed=seed + attempt)
+        await live.call("POST", challenge["upload_to"], token, expect=202, content=media,
+                        headers={"content-type": "video/mp4"})
+        await live.settle()
+        me = await live.call("GET", "/identity", token)
+        if me["failure_reasons"] != ["spoken_digits_mismatch"]:
+            break
     assert me["verified"], me
     identity = live.container.app.get(Identity, identity_id(UUID(member_id)))
     assert identity.voice_ciphertext, "the worker enrolled the voice"
