@@ -236,7 +236,7 @@ ATTACKS: dict[str, Attack] = {
     **GEOMETRIC,
     **{f"{name}+h264_crf28": _then_h264(edit) for name, edit in GEOMETRIC.items()},
 }
-GEOMETRIC_NAMES = frozenset(name for name in ATTACKS if name.split("+")[0] in GEOMETRIC)
+GEOMETRIC_NAMES = frozenset(GEOMETRIC) | {f"{name}+h264_crf28" for name in GEOMETRIC}
 FP_ATTACKS = ("none", "h264_crf28", "down50_up", "crop90_resize", "mirror_h+h264_crf28",
               "pip75+h264_crf28")
 

@@ -1,13 +1,14 @@
 """VOICE-NOT-OTHERS on synthetic speakers: each espeak-ng voice (tests/speech_media.VOICES,
-all synthetic) enrols from a verification-like clip (the digits and a sentence, in an MP4),
-then every other sentence it speaks is scanned against all enrolled voices. FAR: another
+all synthetic) enrols from what a verification hears (three challenge digits read in a 4 s
+MP4, by default) or, with `--enrol sentence`, from the digits and a sentence; then every
+other sentence it speaks is scanned against all enrolled voices. FAR: another
 speaker's speech within the match distance; FRR: the speaker's own speech beyond it. Beside
 it, the same scan on plain MFCC means (no speaker model) as the baseline.
 
-    python -m benchmarks.voice [--voices 12] [--threads 1] [--enrol digits]
+    python -m benchmarks.voice [--voices 12] [--threads 1] [--enrol digits|sentence]
 
-`--enrol digits` enrols each voice from what a verification really hears: three challenge
-digits read in a 4 s clip (speech_media.reading), not the digits and a sentence.
+The default is what the product does (the worker enrols from the verification's digits);
+`--enrol sentence` shows what a longer enrolment reading would give.
 """
 
 from __future__ import annotations
@@ -53,9 +54,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--voices", type=int, default=len(VOICES))
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--enrol", choices=("sentence", "digits"), default="sentence",
-                        help="enrol from the digits and a sentence (default) or, as a "
-                             "verification does, from three digits only")
+    parser.add_argument("--enrol", choices=("sentence", "digits"), default="digits",
+                        help="enrol, as a verification does, from three digits only "
+                             "(default), or from the digits and a sentence")
     parser.add_argument("--sweep", action="store_true",
                         help="also print FAR/FRR at other match distances")
     args = parser.parse_args()

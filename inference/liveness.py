@@ -51,6 +51,9 @@ NO_AUDIO = "no_audio"
 NO_SPEECH = "no_speech"
 SPOKEN_DIGITS_MISMATCH = "spoken_digits_mismatch"  # speech, but not the challenge digits
 SPOKEN_DIGITS = "spoken_digits"  # named in `unchecked` when no checker is configured
+# No recogniser could check the digits: the verification fails closed (a replayed or
+# synthetic video that only turns its head would otherwise pass).
+SPOKEN_DIGITS_UNCHECKED = "spoken_digits_unchecked"
 
 
 def media_digest(media: bytes) -> str:
@@ -106,9 +109,10 @@ class VerificationVideoChecker:
     """Runs every check of a verification video through the `FaceAnalyzer` port, PyAV
     (audio levels), the `SpokenDigitsChecker` and the `SpeakerEmbedder` ports, and
     collects reason codes rather than stopping at the first failure, so that the member
-    learns everything to fix. The voice is enrolled from the same audio; it never fails
-    a verification on its own (no speaker model, or too little speech: "voice" is named
-    in `unchecked`)."""
+    learns everything to fix. Without a configured digits recogniser the verification
+    fails (`spoken_digits_unchecked`): the challenge was not checked. The voice is enrolled
+    from the same audio; it never fails a verification on its own (no speaker model, or
+    too little speech: "voice" is named in `unchecked`)."""
 
     def __init__(self, analyzer: FaceAnalyzer, digits: SpokenDigitsChecker | None = None,
                  index: FaceIndex | None = None,
@@ -192,6 +196,7 @@ class VerificationVideoChecker:
             spoken = self.digits.check(media, digits)
         if spoken.status is SpokenDigitsStatus.NOT_CONFIGURED:
             unchecked.append(SPOKEN_DIGITS)
+            reasons.append(SPOKEN_DIGITS_UNCHECKED)
         elif spoken.status is SpokenDigitsStatus.NOT_HEARD:
             reasons.append(SPOKEN_DIGITS_MISMATCH)
         elif spoken.status is SpokenDigitsStatus.NO_SPEECH and NO_AUDIO not in reasons:

@@ -156,7 +156,7 @@ def work_licence_check(work: WorkFacts, gate: GateInput, use: str) -> tuple[str,
         "work": str(work.id), "title": work.title, "kind": work.kind,
         "matched": sorted({h.alias for h in work.hits}),
         "matches": [{"alias": h.alias, "method": h.method, "score": h.score,
-                     "decision": h.decision} for h in work.hits]}
+                     "decision": h.decision, "model_id": h.model_id} for h in work.hits]}
     if work.visual:
         evidence["found_in"] = "frames"
     if work.withdrawn:
