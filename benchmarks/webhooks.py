@@ -143,7 +143,9 @@ async def through_consentry(args: argparse.Namespace, port: int, data: Path
                 break
             except ConflictError:
                 continue
-        assert made["outcome"] == "allow", made
+        # keywords mode: with a registered work and no semantic matcher the prompt goes to
+        # a person (fail closed); the decision names the work all the same (work.used)
+        assert made["outcome"] == "review" and made["rule_codes"] == ["WORK-LICENSED"], made
         runner.nudge()  # as the API's commands do
 
     try:

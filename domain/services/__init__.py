@@ -41,7 +41,8 @@ class Consentry(ProvenanceCommands, EngagementCommands, WebhookCommands,
         self.semantic_matcher = semantic_matcher
         self.classifier = classifier
         self.instruction_checker = instruction_checker
-        self.work_names = LogFollower(self, WorkNames(alias_index, semantic_matcher))
+        self.work_catalogue = WorkNames(alias_index, semantic_matcher)
+        self.work_names = LogFollower(self, self.work_catalogue)
 
 
 __all__ = ["Consentry"]

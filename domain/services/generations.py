@@ -33,6 +33,7 @@ from domain.prompts import AliasHit, InstructionChecker, PromptClassifier, Seman
 from domain.review_case import labels_of
 from domain.services.access import require_role
 from domain.services.rights import RightsCommands
+from domain.services.work_names import WorkNames
 from domain.work import Work
 
 
@@ -70,6 +71,7 @@ class GenerationCommands(RightsCommands):
     classifier: PromptClassifier
     instruction_checker: InstructionChecker
     work_names: Follower
+    work_catalogue: WorkNames  # what `work_names` feeds
 
     # -- the request -------------------------------------------------------------------
     def request_generation(self, actor: Actor, prompt: str, cameo_owner_ids: tuple[UUID, ...],
@@ -169,7 +171,8 @@ class GenerationCommands(RightsCommands):
         return GateInput(requester=requester_facts, prompt=prompt, seconds=seconds, now=now,
                          categories=categories, cameos=tuple(cameos), works=tuple(works),
                          remix=remix,
-                         semantic_matcher_configured=self.semantic_matcher.configured)
+                         semantic_matcher_configured=self.semantic_matcher.configured,
+                         registered_works=self.work_catalogue.count)
 
     def consent_now(self, generation: Generation) -> ConsentCheck:
         """CONSENT-STILL-VALID: the consent rules of a decided generation, on consent as it
