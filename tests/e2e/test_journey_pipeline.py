@@ -24,7 +24,7 @@ from inference.generators import CompositeGenerator, LeakyGenerator
 from inference.speech import decode_audio
 from tests import face_media, speech_media
 from tests.e2e.conftest import AnyLiveApi, LiveApi
-from tests.e2e.test_provenance import stripped_half_size_copy
+from tests.e2e.test_provenance import reuploaded_copy, stripped_half_size_copy
 from tests.verification_media import verification_video
 
 
@@ -124,8 +124,9 @@ async def test_two_mutual_cameos_are_published_watermarked_and_traced_back(live:
     assert response.status_code == 200 and response.headers["content-type"] == "video/mp4"
     published = response.content
 
-    # journey 5: the signed file, then a re-encoded half-size copy without its metadata
-    for upload in (published, stripped_half_size_copy(published)):
+    # journey 5: the signed file, a re-encoded half-size copy without its metadata, and a
+    # mirrored, off-centre-cropped, rotated and re-encoded one
+    for upload in (published, stripped_half_size_copy(published), reuploaded_copy(published)):
         found = await live.call("POST", "/provenance", content=upload,
                                 headers={"content-type": "video/mp4"})
         assert found["found"] and found["generation"]["id"] == video["id"], found
