@@ -17,6 +17,7 @@ from adapters.reference_index import build_media_scan
 from adapters.secret_replay import WindowedSecretSealer
 from adapters.settings import Settings
 from adapters.template_crypto import TemplateVault
+from adapters.webhook_secrets import KeyStoreWebhookSecrets
 from domain.blobs import BlobStore
 from domain.faces import FaceAnalyzer
 from domain.media_scan import ReferenceEmbedder, ReferenceHasher, SafetyClassifier, WorkScanner
@@ -26,11 +27,12 @@ from domain.prompts import (
     SemanticWorkMatcher,
     WorkAliasIndex,
 )
-from domain.provenance import ProvenanceSigner, Watermarker
+from domain.provenance import ProvenanceSigner, VisibleMarkFinder, Watermarker
 from domain.services import Consentry
 from domain.services.core import Clock, utc_now
 from domain.services.face_enrolment import EnrolledFaces, FaceIndexFollower
 from domain.services.verification import VerificationWorker
+from domain.services.voice_enrolment import VoiceScan
 
 
 @dataclass
@@ -48,15 +50,19 @@ class Container:
     # signer; the worker marks and signs with them, POST /provenance reads with them.
     watermarker: Watermarker | None = None
     signer: ProvenanceSigner | None = None
+    # Whether an uploaded copy still shows a generation's visible mark (POST /provenance).
+    visible_marks: VisibleMarkFinder | None = None
     # Faces (adapters/faces.py): per-identity data keys apart from the event store, the
     # vault sealing templates and reference faces with them, the face model, the 1:N index
-    # following the log, cameo owners' faces, and the VERIFY_IDENTITY job handler.
+    # following the log, cameo owners' faces, the VERIFY_IDENTITY job handler, and
+    # VOICE-NOT-OTHERS (the speaker model and the 1:N voice index following the log).
     key_store: SqliteKeyStore | PostgresKeyStore = field(kw_only=True)
     vault: TemplateVault = field(kw_only=True)
     face_analyzer: FaceAnalyzer = field(kw_only=True)
     face_index: FaceIndexFollower = field(kw_only=True)
     cameo_faces: EnrolledFaces = field(kw_only=True)
     verification_handler: VerificationWorker = field(kw_only=True)
+    voices: VoiceScan = field(kw_only=True)
     # Uploaded media is decoded first in sandboxed processes (adapters/media_intake.py),
     # started on first use; closed with the container unless it was given.
     media_intake: MediaIntake = field(default_factory=MediaIntake, kw_only=True)
@@ -94,6 +100,9 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
                     instruction_checker=instruction_checker or models.instructions,
                     alias_policy=models.alias_policy, clock=clock,
                     invite_caps=settings.invite_caps)
+    from adapters.observability import on_commit
+
+    app.on_commit = on_commit  # metrics, traces and log context of what commands write
     app.work_names.catch_up()  # at start, not on the first request
     app.hash_bank, app.published_frames = build_frame_indexes(app)
     if blobs is None:
@@ -104,17 +113,20 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
 
         built = build_provenance(settings)
         watermarker, signer = watermarker or built[0], signer or built[1]
+    from inference.visible_mark import StampFinder
     faces = build_faces(settings, app, blobs, face_analyzer)
     app.secrets = WindowedSecretSealer(faces.key_store, clock)
     app.takedown_deadline = timedelta(hours=settings.takedown_deadline_hours)
     app.takedown_escalate_before = timedelta(hours=settings.takedown_escalate_hours)
+    app.webhook_secrets = KeyStoreWebhookSecrets(faces.key_store)
     return Container(settings, app, blobs, reference_hasher=media.hasher,
                      reference_embedder=media.embedder, work_scanner=media.works,
                      safety=safety or media.safety, watermarker=watermarker, signer=signer,
+                     visible_marks=StampFinder(),
                      key_store=faces.key_store, vault=faces.vault,
                      face_analyzer=faces.analyzer, face_index=faces.index,
                      cameo_faces=faces.cameo_faces,
-                     verification_handler=faces.verification,
+                     verification_handler=faces.verification, voices=faces.voices,
                      media_intake=media_intake or MediaIntake(),
                      proof_of_work=ProofOfWork(faces.key_store.create(KEY_NAME),
                                                settings.takedown_pow_cost),

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
+from adapters.tracing import LINKS
 from domain.generation import STEPS, Generation, target_of
 from domain.identity import Identity
 from domain.ids import identity_id
@@ -77,7 +78,7 @@ class JobDispatcher:
             return
         self._live = True
         pending: list[Job | UUID] = [*self.identities]
-        pending += [Job(GENERATE, str(g), r) for g, r in self.generations.items()]
+        pending += [Job(GENERATE, str(g), r, LINKS.get(g)) for g, r in self.generations.items()]
         log.info("queueing %d pending jobs", len(pending))
         for item in pending:
             await self._send(item)
@@ -113,7 +114,7 @@ class JobDispatcher:
         if subject in self.generations:
             return None  # a step of the job already running: it goes on by itself
         self.generations[subject] = position
-        return Job(GENERATE, str(subject), position)
+        return Job(GENERATE, str(subject), position, LINKS.get(subject))
 
     def _pending(self, job: Job) -> bool:
         subject = UUID(job.subject_id)
@@ -133,7 +134,7 @@ class JobDispatcher:
                     self._look_up_member, item)
                 if item in self.identities:
                     self.identities[item] = member_id
-                    job = Job(VERIFY_IDENTITY, str(member_id))
+                    job = Job(VERIFY_IDENTITY, str(member_id), trace=LINKS.get(item))
             if job is not None and not await self.jobs.enqueue(job):
                 self._unsent.add(job)
         except Exception:

@@ -1,7 +1,7 @@
 """The biometric side of the composition root: the key store of per-identity data keys
 (apart from the event store), the vault that seals biometric data with them, the face
 model, the 1:N index that follows the log, cameo owners' faces, the speech models (spoken
-digits, speaker embeddings) and the verification job."""
+digits, speaker embeddings), the 1:N voice index and the verification job."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from domain.faces import FaceAnalyzer
 from domain.services import Consentry
 from domain.services.face_enrolment import EnrolledFaces, FaceIndexFollower
 from domain.services.verification import VerificationWorker
+from domain.services.voice_enrolment import VoiceIndexFollower, VoiceScan
 from domain.verification import VerificationChecker
 from domain.voice import SpeakerEmbedder
 
@@ -29,7 +30,13 @@ class FaceComponents:
     index: FaceIndexFollower
     cameo_faces: EnrolledFaces
     verification: VerificationWorker
-    speaker: SpeakerEmbedder | None = None
+    speaker: SpeakerEmbedder
+    voice_index: VoiceIndexFollower
+
+    @property
+    def voices(self) -> VoiceScan:
+        """VOICE-NOT-OTHERS for the generation worker."""
+        return VoiceScan(self.speaker, self.voice_index)
 
 
 def build_key_store(settings: Settings) -> SqliteKeyStore | PostgresKeyStore:
@@ -45,9 +52,10 @@ def build_key_store(settings: Settings) -> SqliteKeyStore | PostgresKeyStore:
 def build_faces(settings: Settings, app: Consentry, blobs: BlobStore,
                 analyzer: FaceAnalyzer | None = None,
                 checker: VerificationChecker | None = None) -> FaceComponents:
-    """Rebuilds the face index from the log (which also completes any erasure whose
-    shredding a crash interrupted). `analyzer` defaults to dlib, the spoken digits to
-    PocketSphinx and the voice to Resemblyzer, each loaded on first use."""
+    """Rebuilds the face and voice indexes from the log (which also completes any erasure
+    whose shredding a crash interrupted). `analyzer` defaults to dlib, the spoken digits to
+    PocketSphinx and the voice to Resemblyzer, each loaded on first use (the voice index
+    needs only the speaker model's id)."""
     from inference.face_index import TieredFaceIndex
     from inference.face_loading import embedded_face_analyzer
     from inference.liveness import VerificationVideoChecker
@@ -59,12 +67,15 @@ def build_faces(settings: Settings, app: Consentry, blobs: BlobStore,
     index = FaceIndexFollower(app, TieredFaceIndex(analyzer.model_id, analyzer.metric),
                               vault, blobs)
     index.catch_up()
-    speaker = None
+    digits, speaker = embedded_speech()
+    voice_index = VoiceIndexFollower(app, TieredFaceIndex(speaker.model_id, speaker.metric),
+                                     vault)
+    voice_index.catch_up()
     if checker is None:
-        digits, speaker = embedded_speech()
         checker = VerificationVideoChecker(analyzer, digits=digits, index=index,
                                            voice=speaker)
     return FaceComponents(
         key_store=key_store, vault=vault, analyzer=analyzer, index=index,
         cameo_faces=EnrolledFaces(app, vault, blobs),
-        verification=VerificationWorker(app, blobs, checker, vault, index), speaker=speaker)
+        verification=VerificationWorker(app, blobs, checker, vault, index), speaker=speaker,
+        voice_index=voice_index)

@@ -7,12 +7,13 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
-from arq.constants import job_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix
 from arq.worker import Function, Retry, Worker, func
 
 from adapters.job_policy import (
@@ -22,6 +23,7 @@ from adapters.job_policy import (
     retry_delay,
     timeout_for,
 )
+from adapters.observability import count_attempt
 from domain.jobs import GiveUpHandler, Job, JobHandler
 
 log = logging.getLogger(__name__)
@@ -63,10 +65,27 @@ class ArqJobQueue:
         if self._pool is None:
             raise RuntimeError("the job queue is not started")
         queued = await self._pool.enqueue_job(job.kind, job.subject_id, job.round,
-                                              _job_id=job.id)
+                                              dict(job.trace), _job_id=job.id)
         if queued is not None:
             self._sent.add(job.id)
         return queued is not None
+
+    async def depth(self, sample: int = 1000) -> tuple[int, float]:
+        """Jobs due in the queue that no worker is running (among the `sample` oldest), and
+        the age in seconds of the oldest of them (arq scores jobs by when they are due)."""
+        if self._pool is None:
+            return 0, 0.0
+        now_ms = time.time() * 1000
+        due = await self._pool.zrangebyscore(self.queue_name, "-inf", now_ms, start=0,
+                                             num=sample, withscores=True)
+        if not due:
+            return 0, 0.0
+        async with self._pool.pipeline(transaction=False) as pipe:
+            for job_id, _ in due:
+                pipe.exists(in_progress_key_prefix + job_id.decode())
+            running = await pipe.execute()
+        waiting = [score for (_, score), busy in zip(due, running, strict=True) if not busy]
+        return len(waiting), (now_ms - min(waiting)) / 1000 if waiting else 0.0
 
     async def join(self, poll: float = 0.05) -> None:
         """Returns once every job enqueued through this queue has finished (arq deletes a
@@ -87,8 +106,10 @@ class ArqJobQueue:
 def _function(kind: str, handler: JobHandler, give_up: GiveUpHandler | None, *,
               max_attempts: int, timeout: float, backoff: Sequence[float],
               give_up_timeout: float) -> Function:
-    async def run(ctx: dict[str, Any], subject_id: str, round: int = 0) -> None:
-        job, attempt = Job(kind, subject_id, round), int(ctx["job_try"])
+    async def run(ctx: dict[str, Any], subject_id: str, round: int = 0,
+                  trace: dict[str, str] | None = None) -> None:
+        job = Job(kind, subject_id, round, tuple(sorted((trace or {}).items())))
+        attempt = int(ctx["job_try"])
         loop, executor = asyncio.get_running_loop(), ctx["executor"]
         if attempt > max_attempts:
             # arq delivered the job again because the worker running its last attempt died.
@@ -98,15 +119,19 @@ def _function(kind: str, handler: JobHandler, give_up: GiveUpHandler | None, *,
             try:
                 await asyncio.wait_for(
                     loop.run_in_executor(executor, handler, job, attempt), timeout)
+                count_attempt(kind, "done")
                 return
             except Exception as failed:
                 if attempt < max_attempts:
+                    count_attempt(kind, "timed_out" if isinstance(failed, TimeoutError)
+                                  else "retried")
                     delay = retry_delay(backoff, attempt)
                     log.warning("job %s attempt %d failed (%r); retrying in %.1fs",
                                 job.id, attempt, failed, delay)
                     raise Retry(defer=delay) from failed
                 error = failed
         log.error("job %s failed after %d attempts: %r", job.id, attempt, error)
+        count_attempt(kind, "gave_up")
         if give_up is not None:
             await asyncio.wait_for(loop.run_in_executor(executor, give_up, job, error),
                                    give_up_timeout)

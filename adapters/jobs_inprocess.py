@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,6 +17,7 @@ from adapters.job_policy import (
     retry_delay,
     timeout_for,
 )
+from adapters.observability import count_attempt
 from domain.jobs import GiveUpHandler, Job, JobHandler
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ class InProcessJobQueue:
         self._idle.set()
         self._workers: list[asyncio.Task[None]] = []
         self._retries: set[asyncio.Task[None]] = set()
+        self._waiting: dict[str, float] = {}  # job id -> when it was queued (monotonic)
         self._closed = False
         # Twice the workers: room for a timed-out attempt whose thread is still running.
         self._executor = ThreadPoolExecutor(2 * concurrency, thread_name_prefix="jobs")
@@ -68,8 +71,15 @@ class InProcessJobQueue:
             return False
         self._active.add(job.id)
         self._idle.clear()
+        self._waiting[job.id] = time.monotonic()
         self._queue.put_nowait((job, 1))
         return True
+
+    async def depth(self) -> tuple[int, float]:
+        """Jobs waiting for a worker (not running, not waiting for a retry's backoff) and
+        the age in seconds of the oldest."""
+        now = time.monotonic()
+        return len(self._waiting), max((now - t for t in self._waiting.values()), default=0.0)
 
     async def start(self) -> None:
         if not self._workers and not self._closed:
@@ -108,6 +118,7 @@ class InProcessJobQueue:
     async def _work(self) -> None:
         while (item := await self._queue.get()) is not None:
             job, attempt = item
+            self._waiting.pop(job.id, None)
             try:
                 await self._attempt(job, attempt)
             except Exception:  # a give-up handler that failed; the job is done with
@@ -118,11 +129,14 @@ class InProcessJobQueue:
         timeout = timeout_for(self.timeouts, job.kind)
         try:
             await self._in_thread(timeout, self.handlers[job.kind], job, attempt)
+            count_attempt(job.kind, "done")
         except Exception as error:
             if attempt < self.max_attempts:
                 if self._closed:  # queued again by the dispatcher at the next start
                     self._done(job)
                     return
+                count_attempt(job.kind, "timed_out" if isinstance(error, TimeoutError)
+                              else "retried")
                 delay = retry_delay(self.backoff, attempt)
                 log.warning("job %s attempt %d failed (%r); retrying in %.1fs",
                             job.id, attempt, error, delay)
@@ -131,6 +145,7 @@ class InProcessJobQueue:
                 task.add_done_callback(self._retries.discard)
                 return
             log.error("job %s failed after %d attempts: %r", job.id, attempt, error)
+            count_attempt(job.kind, "gave_up")
             if self.give_up is not None:
                 await self._in_thread(timeout, self.give_up, job, error)
         self._done(job)
@@ -140,6 +155,7 @@ class InProcessJobQueue:
         if self._closed:
             self._done(job)
         else:
+            self._waiting[job.id] = time.monotonic()
             self._queue.put_nowait((job, attempt))
 
     async def _in_thread(self, timeout: float, fn: Callable[..., None], *args: Any) -> None:
@@ -148,5 +164,6 @@ class InProcessJobQueue:
 
     def _done(self, job: Job) -> None:
         self._active.discard(job.id)
+        self._waiting.pop(job.id, None)
         if not self._active:
             self._idle.set()

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from domain.errors import DomainError, MediaLimitsExceededError
-from inference.media_reader import MediaLimits, MediaSummary, read_frames
+from inference.media_reader import MediaLimits, MediaSummary, read_frames, sampled
 
 T = TypeVar("T")
 
@@ -63,7 +63,7 @@ class IntakeSettings:
     max_in_hand: int = 2  # uploads received beyond one per sandbox, waiting for it
     max_queued: int = 64  # requests waiting for a place, their bodies not yet read
     queue_timeout_s: float = 30.0  # a request that waits longer gets 503 and Retry-After
-    remember_refused: int = 10_000
+    remember_refused: int = 10_000  # (digest, task, limits) of refused files
 
 
 @dataclass(frozen=True)
@@ -87,20 +87,21 @@ def decode_sample(source: bytes | str, media_type: str | None, limits: MediaLimi
     (an upload spooled to disk), read here, inside the sandbox."""
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     summary = MediaSummary()
+    decoded = (frame for _, frame in read_frames(data, media_type, limits,
+                                                 fmt="gray" if luma else "rgb24",
+                                                 summary=summary))
     kept: list[np.ndarray] = []
     stride = 1
-    for index, (_, frame) in enumerate(read_frames(data, media_type, limits,
-                                                   fmt="gray" if luma else "rgb24",
-                                                   summary=summary)):
-        if keep and index % stride == 0:
-            kept.append(frame)
-            if len(kept) >= 2 * keep:
-                kept, stride = kept[::2], stride * 2
+    if keep:
+        kept, stride = sampled(decoded, keep)
+    else:
+        for _ in decoded:  # a validation pass: every frame is checked, none kept
+            pass
     if keep and len(kept) > keep:  # exactly at most `keep`, evenly spaced
         step = math.ceil(len(kept) / keep)
         kept, stride = kept[::step], stride * step
-    frames = np.stack(kept) if kept else np.zeros((0, 0, 0), np.uint8)
-    return Sample(frames, summary.rate / stride, summary)
+    return Sample(np.stack(kept) if kept else np.zeros((0, 0, 0), np.uint8),
+                  summary.rate / stride, summary)
 
 
 def _sandbox(memory_mb: int) -> None:
@@ -176,12 +177,14 @@ class MediaIntake:
     async def run(self, task: Callable[..., T], source: bytes | str, *args: Any,
                   digest: str | None = None) -> T:
         """`task(source, *args)` in a sandbox. A refusal (a domain error), a timeout or a
-        sandbox that died is remembered against the source's digest and raised again for
-        the same content without running it."""
+        sandbox that died is remembered against the source's digest and the task with its
+        limits, and raised again for the same content under the same limits without
+        running it (another endpoint's wider limits decode it afresh)."""
         if digest is None:
             if not isinstance(source, bytes):
                 raise ValueError("a file's digest is computed while it is received")
             digest = await asyncio.to_thread(lambda: hashlib.sha256(source).hexdigest())
+        digest = f"{digest}:{getattr(task, '__qualname__', task)}:{args!r}"
         known = self._refused.get(digest)
         if known is not None:
             raise known

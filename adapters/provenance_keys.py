@@ -9,12 +9,12 @@ import os
 import secrets
 from pathlib import Path
 
-from adapters.c2pa_signing import (
-    C2paProvenanceSigner,
+from adapters.c2pa_credentials import (
     SigningCredentials,
     ensure_development_credentials,
     ephemeral_development_credentials,
 )
+from adapters.c2pa_signing import C2paProvenanceSigner
 from adapters.settings import Settings
 from inference.watermark import DctSpreadSpectrumWatermarker
 
@@ -71,4 +71,4 @@ def build_provenance(settings: Settings
                      ) -> tuple[DctSpreadSpectrumWatermarker, C2paProvenanceSigner]:
     """The watermarker and the signer the worker marks with and the lookup reads with."""
     return (DctSpreadSpectrumWatermarker(watermark_key(settings)),
-            C2paProvenanceSigner(signing_credentials(settings)))
+            C2paProvenanceSigner(signing_credentials(settings), provider=settings.provider))

@@ -1,26 +1,24 @@
 """The public provenance lookup: what an uploaded video says about where it came from (its
 C2PA manifest, if any, and the invisible watermark in its pixels), and which of the two to
-believe. Decoding and detection are blocking; callers run `inspect` in a worker thread."""
+believe. Detection is blocking; callers run `evidence` in a worker thread."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
 import numpy as np
 
-from adapters.video_io import DecodeLimits, PyAvVideoCodec, VideoDecodeError, VideoLimitError
-from domain.errors import (
-    MediaLimitsExceededError,
-    UnreadableMediaError,
-    UnsupportedMediaTypeError,
-)
+from domain.errors import UnsupportedMediaTypeError
 from domain.provenance import (
+    Disclosure,
     ProvenanceError,
     ProvenanceRecord,
     ProvenanceSigner,
+    VisibleMarkFinder,
+    VisibleMarkSighting,
     Watermarker,
     WatermarkReading,
 )
@@ -31,11 +29,6 @@ MEDIA_TYPES = frozenset({"video/mp4", "video/webm", "video/quicktime"})
 # ISO BMFF containers, the ones C2PA binds a manifest into here.
 BMFF_TYPES = frozenset({"video/mp4", "video/quicktime"})
 MAX_BYTES = 100 * 1024 * 1024
-# An anonymous upload may cost at most this much decoding (the media intake's public
-# limits, for the decoder used outside the sandbox).
-PUBLIC_LIMITS = DecodeLimits(max_bytes=MAX_BYTES, max_seconds=120.0, max_width=3840,
-                             max_height=3840, max_pixels=1920 * 1088,
-                             max_decoded_pixels=60 * 30 * 1920 * 1088)
 # The detector reads at most 96 frames on a grid of 216 lines: a sample of that many
 # frames, scaled to 360 lines, holds everything it uses in a few tens of megabytes.
 KEEP_FRAMES = 96
@@ -51,46 +44,38 @@ def check_media_type(media_type: str) -> None:
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the file carries: the detector's reading, and the manifest (None: no readable
-    manifest in the file)."""
+    """What the file carries: the detector's reading, the manifest (None: no readable
+    manifest in the file), and the sampled luma frames, to look for the visible mark."""
 
     reading: WatermarkReading
     manifest: ProvenanceRecord | None
+    frames: Any = None
 
 
 @dataclass(frozen=True)
 class Attribution:
-    """The verdict: the generation's public record (None: no provenance found) and how it
-    was found: "watermark", "c2pa", "both" or "none"."""
+    """The verdict: the generation's public record (None: no provenance found), how it
+    was found ("watermark", "c2pa", "both" or "none"), and the AI disclosure of its signed
+    manifest, whether the upload still carries it ("file") or was stripped of it and the
+    watermark led to the published original ("published")."""
 
     record: PublicRecord | None
     found_by: str
     manifest_used: bool
     note: str
+    disclosure: Disclosure | None = None
+    disclosure_from: str = ""
+    visible_mark: VisibleMarkSighting | None = None
 
 
 class ProvenanceInspector:
-    """Reads the evidence of one upload: decode under the public limits (a sample of luma
-    frames, scaled down), detect the watermark, read the manifest of an MP4 or MOV."""
+    """Reads the evidence of one upload from a sample of its luma frames (decoded and
+    scaled down in the media intake's sandbox): the watermark, and the manifest of an MP4
+    or MOV."""
 
-    def __init__(self, watermarker: Watermarker, signer: ProvenanceSigner,
-                 codec: PyAvVideoCodec | None = None) -> None:
+    def __init__(self, watermarker: Watermarker, signer: ProvenanceSigner) -> None:
         self.watermarker = watermarker
         self.signer = signer
-        self.codec = codec or PyAvVideoCodec(PUBLIC_LIMITS)
-
-    def inspect(self, media: bytes, media_type: str) -> Evidence:
-        """Decodes here (the API decodes in the media intake's sandbox first, and hands
-        the frames to `evidence`)."""
-        check_media_type(media_type)
-        try:
-            decoded = self.codec.decode(media, luma_only=True, keep_frames=KEEP_FRAMES,
-                                        fit_lines=FIT_LINES)
-        except VideoLimitError as exc:
-            raise MediaLimitsExceededError(str(exc)) from None
-        except VideoDecodeError as exc:
-            raise UnreadableMediaError(str(exc)) from None
-        return self.evidence(media, media_type, decoded.frames)
 
     def evidence(self, media: bytes, media_type: str, luma_frames: Any) -> Evidence:
         """The watermark in the decoded sample, and the manifest of an MP4 or MOV."""
@@ -101,15 +86,33 @@ class ProvenanceInspector:
                 manifest = self.signer.read_bytes(media)
             except ProvenanceError:
                 manifest = None  # no manifest, or one too broken to parse: nothing to claim
-        return Evidence(reading, manifest)
+        return Evidence(reading, manifest, luma_frames)
 
 
 Lookup = Callable[[UUID], Awaitable[PublicRecord | None]]
 SerialLookup = Callable[[bytes], Awaitable[PublicRecord | None]]
+DisclosureLookup = Callable[[UUID], Awaitable[Disclosure | None]]
 
 
-async def attribute(evidence: Evidence, by_serial: SerialLookup, by_id: Lookup
-                    ) -> Attribution:
+async def attribute(evidence: Evidence, by_serial: SerialLookup, by_id: Lookup,
+                    published_disclosure: DisclosureLookup | None = None) -> Attribution:
+    """`attribution` below, with the disclosure: the upload's own manifest when it was
+    believed, else (a stripped or re-encoded copy) the published original's."""
+    verdict = await attribution(evidence, by_serial, by_id)
+    if verdict.record is None:
+        return verdict
+    manifest = evidence.manifest
+    if verdict.manifest_used and manifest is not None and manifest.disclosure is not None:
+        return replace(verdict, disclosure=manifest.disclosure, disclosure_from="file")
+    if published_disclosure is not None:
+        found = await published_disclosure(verdict.record.generation_id)
+        if found is not None:
+            return replace(verdict, disclosure=found, disclosure_from="published")
+    return verdict
+
+
+async def attribution(evidence: Evidence, by_serial: SerialLookup, by_id: Lookup
+                      ) -> Attribution:
     """Which generation, if any, the evidence names.
 
     The watermark is the stronger witness: its false-positive bound is known and it
@@ -165,3 +168,13 @@ def _uuid(text: str) -> UUID:
         return UUID(text)
     except ValueError:
         return UUID(int=0)
+
+
+def sight_visible_mark(evidence: Evidence, verdict: Attribution,
+                       finder: VisibleMarkFinder | None) -> Attribution:
+    """For a copy that names one of our generations: does it still show that generation's
+    visible mark (with its creator's handle), mirrored, or not at all? Blocking."""
+    if finder is None or verdict.record is None or evidence.frames is None:
+        return verdict
+    sighting = finder.sight(evidence.frames, verdict.record.creator_handle)
+    return replace(verdict, visible_mark=sighting)

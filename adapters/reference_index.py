@@ -16,7 +16,6 @@ from adapters.settings import Settings
 from domain.blobs import BlobStore
 from domain.media_scan import (
     NotConfiguredReferenceEmbedder,
-    NotConfiguredSafetyClassifier,
     ReferenceEmbedder,
     ReferenceHasher,
     SafetyClassifier,
@@ -84,9 +83,13 @@ class MediaScan:
 
 def build_media_scan(settings: Settings, app: Consentry, blobs: BlobStore) -> MediaScan:
     """PDQ always; open_clip embeddings and safety labels only from a configured checkpoint
-    file. No checkpoint, or a missing file: the not-configured ports, which say so (the
-    work scan lists "embedding" as unchecked, safety answers `review`)."""
+    file. No checkpoint, or a missing file: the not-configured embedder, which says so (the
+    work scan lists "embedding" as unchecked). Safety composes what is installed per
+    category (`embedded_safety`: NudeNet for "sexual" with the `nudity` extra, the
+    open_clip labels with a checkpoint); every category left without a model holds the
+    video for review, and with none at all safety reports itself not configured."""
     from inference.perceptual import PdqReferenceHasher, PdqReferenceIndex
+    from inference.safety_composite import embedded_safety
     from inference.work_scan import FrameWorkScanner
 
     pdq = PdqReferenceIndex()
@@ -105,14 +108,14 @@ def build_media_scan(settings: Settings, app: Consentry, blobs: BlobStore) -> Me
         model = OpenClipModel(settings.clip_model, checkpoint)
         embedder = OpenClipReferenceEmbedder(model)
         matcher = ClipWorkMatcher(model)
-        safety = OpenClipSafetyClassifier(model)
+        safety = embedded_safety(OpenClipSafetyClassifier(model))
     else:
         reason = f"open_clip checkpoint {checkpoint} does not exist" if checkpoint \
             else "no open_clip checkpoint is configured (CONSENTRY_CLIP_CHECKPOINT)"
         if checkpoint:
             log.warning("%s: image embeddings and safety labels are not configured", reason)
         embedder = NotConfiguredReferenceEmbedder(reason)
-        safety = NotConfiguredSafetyClassifier(reason)
+        safety = embedded_safety(missing=(reason,))
     follower = ReferenceIndexFollower(app, pdq, blobs, matcher)
     follower.catch_up()
     works = FrameWorkScanner(pdq, matcher, refresh=follower.catch_up)

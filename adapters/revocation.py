@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from adapters import metrics
 from adapters.positions import PositionStore
 from domain.actors import SYSTEM
 from domain.blobs import BlobStore
@@ -43,7 +44,8 @@ class RevocationProcess:
         self._acted: int | None = None  # durable: events acted upon
         self.expiry_interval = expiry_interval
         self._next_expiry = 0.0
-        self.latencies_ms: list[float] = []  # revocation event time → takedown committed
+        # revocation event time → takedown committed (also the histogram in metrics.py)
+        self.latencies_ms: list[float] = []
         # (revocation position, position of the last takedown it caused): a read model
         # that has applied the second has dropped every video the first revoked.
         self.takedowns: dict[int, int] = {}
@@ -84,7 +86,9 @@ class RevocationProcess:
             if not acted:
                 break
             self._delete_files([g for g, state in acted.items() if state == State.DELETED])
-            self.latencies_ms.append((time.time() - trigger.at.timestamp()) * 1000)
+            seconds = time.time() - trigger.at.timestamp()
+            self.latencies_ms.append(seconds * 1000)
+            metrics.REVOCATION_SECONDS.observe(seconds)
             self.takedowns[trigger.position] = self.app.last_position()
             # Remixes of what fell or was held are checked next (their source is no longer
             # published); the featured sets already reached those that inherit the cause.

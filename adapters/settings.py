@@ -37,6 +37,8 @@ class Settings:
     c2pa_chain: str = ""
     c2pa_key: str = ""
     c2pa_trust_anchors: str = ""
+    # Who provides the AI system, as the C2PA manifests disclose it.
+    provider: str = "Consentry"
     # Blobs: `local` (files under data_dir) or `s3://bucket/optional/prefix` on any
     # S3-compatible endpoint; its credentials come from the AWS chain, never from here.
     blob_store: str = "local"
@@ -48,6 +50,19 @@ class Settings:
     # Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto to believe
     # (the client address rate limits key on); empty: none, the peer is the client.
     trusted_proxies: tuple[str, ...] = ()
+    # Operations (docs/operations.md): /metrics on a port of its own (0: on the API's own
+    # port; the worker's needs one), log level and format (json, console, auto: console
+    # on a terminal), uvicorn worker processes of `consentry serve`.
+    metrics_port: int = 0
+    metrics_bind: str = "127.0.0.1"
+    log_level: str = "INFO"
+    log_format: str = "auto"
+    workers: int = 1
+    # Webhooks: loopback, private and link-local targets and plain http (tests and local
+    # development only), and the retry schedule in seconds (empty: the default, ~27 h).
+    webhooks_allow_private: bool = False
+    webhook_retry_schedule: tuple[float, ...] = ()
+    webhook_timeout: float = 10.0  # seconds one attempt may take
     # How prompts are read beside the alias index: `embedded` (MiniLM from its pinned
     # wheel: the semantic work matcher, the cameo-instruction checker and the category
     # classifier) or `keywords` (the keyword categories; the matcher and the checker are
@@ -59,6 +74,9 @@ class Settings:
     takedown_deadline_hours: float = 48.0
     takedown_escalate_hours: float = 12.0
     takedown_pow_cost: int = 5000
+    # Demonstrations only (`consentry demo`): the generator misbehaves on request, pasting
+    # a face nobody asked for into a render whose prompt holds "(leak)" (SPEC journey 3).
+    demo_leak: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -81,16 +99,28 @@ class Settings:
             c2pa_chain=env.get("CONSENTRY_C2PA_CHAIN", ""),
             c2pa_key=env.get("CONSENTRY_C2PA_KEY", ""),
             c2pa_trust_anchors=env.get("CONSENTRY_C2PA_TRUST_ANCHORS", ""),
+            provider=env.get("CONSENTRY_PROVIDER", "Consentry"),
             blob_store=env.get("CONSENTRY_BLOB_STORE", "local"),
             s3_endpoint=env.get("CONSENTRY_S3_ENDPOINT", ""),
             s3_region=env.get("CONSENTRY_S3_REGION", ""),
             invite_caps=_tier_numbers(env.get("CONSENTRY_INVITE_CAPS", "")),
             trusted_proxies=tuple(p.strip() for p in env.get(
                 "CONSENTRY_TRUSTED_PROXIES", "").split(",") if p.strip()),
+            metrics_port=int(env.get("CONSENTRY_METRICS_PORT", "0") or 0),
+            metrics_bind=env.get("CONSENTRY_METRICS_BIND", "127.0.0.1"),
+            log_level=env.get("CONSENTRY_LOG_LEVEL", "INFO"),
+            log_format=env.get("CONSENTRY_LOG_FORMAT", "auto"),
+            workers=int(env.get("CONSENTRY_WORKERS", "1") or 1),
+            webhooks_allow_private=env.get("CONSENTRY_WEBHOOKS_ALLOW_PRIVATE", "0")
+            in ("1", "true", "yes"),
+            webhook_retry_schedule=tuple(float(x) for x in env.get(
+                "CONSENTRY_WEBHOOK_RETRY_SCHEDULE", "").split(",") if x.strip()),
+            webhook_timeout=float(env.get("CONSENTRY_WEBHOOK_TIMEOUT", "10")),
             prompt_models=env.get("CONSENTRY_PROMPT_MODELS", "embedded"),
             takedown_deadline_hours=float(env.get("CONSENTRY_TAKEDOWN_DEADLINE_HOURS", "48")),
             takedown_escalate_hours=float(env.get("CONSENTRY_TAKEDOWN_ESCALATE_HOURS", "12")),
             takedown_pow_cost=int(env.get("CONSENTRY_TAKEDOWN_POW_COST", "5000")),
+            demo_leak=env.get("CONSENTRY_DEMO_LEAK", "") in ("1", "true", "yes"),
         )
         settings.check()
         return settings
@@ -118,6 +148,10 @@ class Settings:
         if bool(self.c2pa_chain) != bool(self.c2pa_key):
             raise ValueError("CONSENTRY_C2PA_CHAIN and CONSENTRY_C2PA_KEY go together")
         self.s3_location()
+        if self.log_format not in ("auto", "json", "console"):
+            raise ValueError("CONSENTRY_LOG_FORMAT must be auto, json or console")
+        if self.workers < 1:
+            raise ValueError("CONSENTRY_WORKERS must be at least 1")
         if self.s3_endpoint:
             url = urlparse(self.s3_endpoint)
             if url.scheme not in ("http", "https") or not url.hostname:

@@ -104,23 +104,3 @@ def enrolled_templates(events: Iterable[Any], vault: TemplateVault,
         if template is not None:
             yield identity_id, template
 
-
-def enrolled_voices(events: Iterable[Any], vault: TemplateVault,
-                    model_id: str | None = None) -> Iterator[tuple[str, FaceTemplate]]:
-    """Replay Identity events into (identity id, voice template) pairs for a voice index:
-    the latest verified voice of each identity not erased whose key still exists, of
-    `model_id` only when given. A re-verification without a voice drops the old one."""
-    sealed: dict[str, bytes] = {}
-    for event in events:
-        if isinstance(event, Identity.Verified):
-            voice = getattr(event, "voice_ciphertext", b"")
-            if voice and (model_id is None or event.voice_model_id == model_id):
-                sealed[str(event.originator_id)] = voice
-            else:
-                sealed.pop(str(event.originator_id), None)
-        elif isinstance(event, Identity.Erased):
-            sealed.pop(str(event.originator_id), None)
-    for identity_id, ciphertext in sealed.items():
-        template = vault.open_voice(identity_id, ciphertext)
-        if template is not None:
-            yield identity_id, template

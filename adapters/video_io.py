@@ -3,7 +3,10 @@ resolution and codec limits; encode H.264 yuv420p MP4 with faststart for publica
 
 from __future__ import annotations
 
+import contextlib
+import io
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -17,7 +20,7 @@ from domain.errors import (
     UnreadableMediaError,
     UnsupportedMediaTypeError,
 )
-from inference.media_reader import MediaLimits, MediaSummary, read_frames
+from inference.media_reader import MediaLimits, MediaSummary, read_frames, sampled
 
 DEFAULT_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"})
 
@@ -90,19 +93,17 @@ class PyAvVideoCodec:
             if source.stat().st_size > limits.max_bytes:
                 raise VideoLimitError(f"video is larger than {limits.max_bytes} bytes")
             source = source.read_bytes()
-        frames: list[np.ndarray] = []
         summary = MediaSummary()
-        stride = 1
-        try:
-            for index, (_, frame) in enumerate(read_frames(
-                    source, None, limits.media_limits(fit_lines),
-                    fmt="gray" if luma_only else "rgb24", summary=summary)):
+
+        def checked() -> Iterator[np.ndarray]:
+            for _, frame in read_frames(source, None, limits.media_limits(fit_lines),
+                                        fmt="gray" if luma_only else "rgb24",
+                                        summary=summary):
                 self._check_size(summary)
-                if index % stride:
-                    continue
-                frames.append(frame)
-                if keep_frames and len(frames) >= 2 * keep_frames:
-                    frames, stride = frames[::2], stride * 2
+                yield frame
+
+        try:
+            frames, stride = sampled(checked(), keep_frames)
         except (MediaTooLargeError, MediaLimitsExceededError) as exc:
             raise VideoLimitError(exc.detail) from None
         except UnsupportedMediaTypeError as exc:
@@ -124,10 +125,13 @@ class PyAvVideoCodec:
         *,
         crf: int = 20,
         preset: str = "medium",
+        audio_from: bytes | None = None,
     ) -> bytes:
         """Encode uint8 RGB frames (N, H, W, 3) as H.264 yuv420p MP4 with the index at the
-        front (faststart), so that players can start before the download ends."""
-        return encode_video(frames, fps, codec="libx264", crf=crf, preset=preset)
+        front (faststart), so that players can start before the download ends; the first
+        audio track of `audio_from` (an MP4), if any, is copied in as it is."""
+        return encode_video(frames, fps, codec="libx264", crf=crf, preset=preset,
+                            audio_from=audio_from)
 
 
 def encode_video(
@@ -138,16 +142,18 @@ def encode_video(
     crf: int = 20,
     preset: str = "medium",
     container_format: str = "mp4",
+    audio_from: bytes | None = None,
 ) -> bytes:
     """Encode uint8 RGB frames into an in-memory file. libx264 and libvpx-vp9 are the two
-    codecs used here; yuv420p needs even sizes, so odd edges are cropped by one pixel."""
+    codecs used here; yuv420p needs even sizes, so odd edges are cropped by one pixel.
+    `audio_from`: a file whose first audio track is copied in, packets unchanged."""
     if frames.ndim != 4 or frames.shape[3] != 3 or frames.dtype != np.uint8:
         raise ValueError("frames must be uint8 (N, H, W, 3)")
     # faststart rewrites the file after the last packet by reopening it by name, which an
     # in-memory buffer cannot do; a private temporary file can.
     with tempfile.TemporaryDirectory(prefix="consentry-encode-") as folder:
         path = Path(folder) / f"out.{container_format}"
-        _encode_to(path, frames, fps, codec, crf, preset, container_format)
+        _encode_to(path, frames, fps, codec, crf, preset, container_format, audio_from)
         return path.read_bytes()
 
 
@@ -159,10 +165,15 @@ def _encode_to(
     crf: int,
     preset: str,
     container_format: str,
+    audio_from: bytes | None = None,
 ) -> None:
     height, width = frames.shape[1] & ~1, frames.shape[2] & ~1
     options = {"movflags": "+faststart"} if container_format == "mp4" else {}
-    with av.open(str(path), mode="w", format=container_format, options=options) as container:
+    with contextlib.ExitStack() as stack:
+        source = stack.enter_context(av.open(io.BytesIO(audio_from), mode="r")) \
+            if audio_from is not None else None
+        container = stack.enter_context(
+            av.open(str(path), mode="w", format=container_format, options=options))
         rate = Fraction(fps).limit_denominator(1001)
         stream = container.add_stream(codec, rate=rate)
         if not isinstance(stream, av.video.stream.VideoStream):
@@ -175,6 +186,9 @@ def _encode_to(
             # Constant-quality mode needs the bitrate set to zero; deadline/cpu-used keep
             # the encoder usable on a small CPU.
             stream.options = {"crf": str(crf), "b": "0", "deadline": "realtime", "cpu-used": "8"}
+        # Every stream is added before the first packet is written.
+        original = source.streams.audio[0] if source and source.streams.audio else None
+        copy = container.add_stream_from_template(original) if original else None
         for array in frames:
             frame = av.VideoFrame.from_ndarray(
                 np.ascontiguousarray(array[:height, :width]), format="rgb24"
@@ -183,3 +197,9 @@ def _encode_to(
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+        if source is not None and original is not None and copy is not None:
+            for packet in source.demux(original):  # copied as they are, not re-encoded
+                if packet.dts is None:  # the demuxer's flush packet
+                    continue
+                packet.stream = copy
+                container.mux(packet)

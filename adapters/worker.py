@@ -43,9 +43,9 @@ class PyAvVideoTools:
     def decode_luma(self, mp4: bytes) -> np.ndarray:
         return self.codec.decode(mp4, luma_only=True).frames
 
-    def encode(self, frames: Any, fps: float) -> bytes:
+    def encode(self, frames: Any, fps: float, audio_from: bytes | None = None) -> bytes:
         return self.codec.encode_h264(np.asarray(frames), fps, crf=self.crf,
-                                      preset=self.preset)
+                                      preset=self.preset, audio_from=audio_from)
 
     def jpeg(self, frame: Any) -> bytes:
         ok, data = cv2.imencode(".jpg", cv2.cvtColor(np.asarray(frame), cv2.COLOR_RGB2BGR),
@@ -57,15 +57,23 @@ class PyAvVideoTools:
 
 def build_generator(container: Container) -> Generator:
     """The diffusers pipeline when a model directory is configured (it refuses to start
-    without its weights), else the composite generator of the embedded default."""
+    without its weights), else the composite generator of the embedded default; for
+    demonstrations (CONSENTRY_DEMO_LEAK), one that leaks a face when a prompt asks it to."""
     model_dir = container.settings.generator_model_dir
+    generator: Generator
     if model_dir:
         from inference.generator_diffusers import DiffusersGenerator
 
-        return DiffusersGenerator(Path(model_dir))
-    from inference.generators import CompositeGenerator
+        generator = DiffusersGenerator(Path(model_dir))
+    else:
+        from inference.generators import CompositeGenerator
 
-    return CompositeGenerator()
+        generator = CompositeGenerator()
+    if container.settings.demo_leak:
+        from adapters.demo_generator import LeakOnRequest
+
+        generator = LeakOnRequest(generator)
+    return generator
 
 
 def build_pipeline(container: Container, generator: Generator | None = None,
@@ -81,8 +89,11 @@ def build_pipeline(container: Container, generator: Generator | None = None,
         generator=generator or build_generator(c), blobs=c.blobs,
         cameo_faces=c.cameo_faces, faces=_FollowingFaceScanner(faces, c.face_index),
         works=c.work_scanner, safety=c.safety, video=PyAvVideoTools(),
-        watermarker=c.watermarker, signer=c.signer, marker=MovingOverlayMarker())
-    return GenerationPipeline(c.app, ports, settings)
+        watermarker=c.watermarker, signer=c.signer, marker=MovingOverlayMarker(),
+        voices=c.voices)
+    from adapters.observability import PipelineTelemetry
+
+    return GenerationPipeline(c.app, ports, settings, observer=PipelineTelemetry())
 
 
 class _FollowingFaceScanner:
@@ -113,7 +124,10 @@ def build_handlers(container: Container, generator: Generator | None = None
         else:
             verification.give_up(job, error)
 
-    return {GENERATE: pipeline.handle, VERIFY_IDENTITY: verification.handle}, give_up
+    from adapters.observability import traced_handler
+
+    return {GENERATE: traced_handler(GENERATE, pipeline.handle),
+            VERIFY_IDENTITY: traced_handler(VERIFY_IDENTITY, verification.handle)}, give_up
 
 
 def run_worker(container: Container, generator: Generator | None = None, *, jobs: int = 1,

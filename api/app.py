@@ -10,27 +10,34 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, Request, get
+from litestar.concurrency import sync_to_thread
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
+from adapters import metrics
 from adapters.bootstrap import Container, bootstrap
 from adapters.job_queue import build_job_queue
 from adapters.lock import DataDirLock
+from adapters.metrics_sampler import Sampler, sample_log, sample_queue, sample_review_queue
 from adapters.read_side import ReadSide
+from adapters.settings import Settings
 from api.console.pages import ConsoleController
 from api.controllers.admin import AdminController
 from api.controllers.feed import FeedController, LikeController
 from api.controllers.generations import GenerationController
 from api.controllers.identity import CameoController, IdentityController
 from api.controllers.members import MemberController, RegistrationController
+from api.controllers.notifications import NotificationController
 from api.controllers.provenance import ProvenanceController
+from api.controllers.provenance_check import ProvenanceCheckController
 from api.controllers.reports import ReportController
 from api.controllers.retroactive import RetroactiveAdminController, RetroactiveController
 from api.controllers.review import MyCasesController, ReviewController, ReviewDeskController
 from api.controllers.review_config import ReviewConfigController
 from api.controllers.rights import GrantController, RightsHolderController, WorkController
+from api.controllers.soft_binding import SoftBindingController
 from api.controllers.takedowns import (
     CounterNoticeController,
     HashBankController,
@@ -38,8 +45,10 @@ from api.controllers.takedowns import (
     TakedownController,
     TakedownReviewController,
 )
+from api.controllers.webhooks import WebhookDeliveryController, WebhookEndpointController
 from api.deps import container as container_of
 from api.errors import EXCEPTION_HANDLERS
+from api.observability import metrics_endpoint, observability_middleware
 from api.openapi import document_errors
 from api.ratelimit import RateLimits
 from api.requests import MAX_BODY_BYTES, BoundedRequest
@@ -51,7 +60,9 @@ CONTROLLERS: list[Any] = [
     GenerationController, RightsHolderController, WorkController, GrantController,
     ReviewController, ReviewDeskController, ReviewConfigController, MyCasesController,
     ReportController, AdminController,
-    FeedController, LikeController, ProvenanceController,
+    FeedController, LikeController, ProvenanceController, ProvenanceCheckController,
+    SoftBindingController, WebhookEndpointController, WebhookDeliveryController,
+    NotificationController,
     TakedownController, TakedownReviewController, TakedownAdminController,
     HashBankController, CounterNoticeController, RetroactiveController,
     RetroactiveAdminController,
@@ -89,20 +100,42 @@ async def open_state(app: Litestar, container: Container, jobs: JobQueue | None 
     app.state["jobs"] = jobs
     app.state["rate_limits"] = RateLimits(container.settings.redis_url)
     await read_side.start()
+    sampler = build_sampler(container, read_side, jobs)
+    app.state["sampler"] = sampler
+    sampler.start()
     return read_side
+
+
+def build_sampler(container: Container, read_side: ReadSide, jobs: JobQueue) -> Sampler:
+    """This process's gauges: lag, queue, review queue, pending webhook deliveries
+    (adapters/metrics_sampler.py)."""
+    async def sample() -> None:
+        runner = read_side.runner
+        await sync_to_thread(sample_log, container, runner.position if runner else None)
+        await sample_queue(jobs, container.settings.queue)
+        if read_side.views is not None:
+            await sample_review_queue(read_side.views.review_queue)
+        if read_side.webhook_store is not None:
+            metrics.WEBHOOK_PENDING.set(await sync_to_thread(read_side.webhook_store.pending))
+
+    return Sampler(sample)
 
 
 async def close_state(app: Litestar) -> None:
     """The dispatcher stops before the queue, and the job threads before the application
     closes."""
+    if "sampler" in app.state:
+        await app.state["sampler"].stop()
     if "read_side" in app.state:
         await app.state["read_side"].close()
     if "jobs" in app.state:
         await app.state["jobs"].close()
 
 
-def create_app(container: Container | None = None) -> Litestar:
-    """`container` is passed by tests; the server builds its own from the environment."""
+def create_app(container: Container | None = None, observability: bool = True) -> Litestar:
+    """`container` is passed by tests; the server builds its own from the environment.
+    `observability=False` leaves out the request middleware (metrics, span, log context):
+    the baseline of benchmarks.observability_overhead."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -120,12 +153,19 @@ def create_app(container: Container | None = None) -> Litestar:
             await close_state(app)
             if container is None:
                 c.close()
+                metrics.mark_process_dead()
             if lock is not None:
                 lock.release()
 
+    settings = container.settings if container is not None else Settings.from_env()
+    # /metrics on the API's own port unless a port of its own is configured (api/cli.py)
+    extra = [metrics_endpoint] if not settings.metrics_port else []
     app = Litestar(
         route_handlers=[health, *CONTROLLERS, ConsoleController, create_static_files_router(
-            path="/console/static", directories=[CONSOLE_STATIC], name="console-static")],
+            path="/console/static", directories=[CONSOLE_STATIC], name="console-static"),
+            *extra],
+        middleware=[observability_middleware] if observability else [],
+        logging_config=None,  # logs are set up once per process (adapters/logging_setup.py)
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=BoundedRequest,
@@ -143,3 +183,16 @@ def create_app(container: Container | None = None) -> Litestar:
     )
     document_errors(app.openapi_schema)  # before the description is first served
     return app
+
+
+def serve_app() -> Litestar:
+    """What `consentry serve` runs in each uvicorn worker process: logs and traces set up
+    from the environment (OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set), then the app."""
+    from adapters.logging_setup import configure_logging, remember_secret
+    from adapters.tracing import configure_tracing
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level, settings.log_format)
+    remember_secret(settings.watermark_key)
+    configure_tracing("consentry-api")
+    return create_app()

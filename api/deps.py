@@ -13,7 +13,10 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import HeaderParameter
 
 from adapters.bootstrap import Container
+from adapters.logging_setup import bind
+from adapters.observability import traced_command
 from adapters.read_side import ReadSide, Views
+from adapters.webhook_store import WebhookStore
 from domain.actors import Actor, Role
 from domain.errors import AuthenticationError, PermissionDeniedError, ValidationError
 from domain.generation import Generation
@@ -56,6 +59,12 @@ def read_side(request: Request[Any, Any, Any]) -> ReadSide:
     return request.app.state["read_side"]
 
 
+def webhook_store(request: Request[Any, Any, Any]) -> WebhookStore:
+    found = read_side(request).webhook_store
+    assert found is not None
+    return found
+
+
 def views(request: Request[Any, Any, Any]) -> Views:
     found = read_side(request).views
     assert found is not None
@@ -74,6 +83,7 @@ async def current_actor(request: Request[Any, Any, Any]) -> Actor:
     actor = app.authenticate_cached(token)
     if actor is None:
         actor = await sync_to_thread(app.authenticate, token)
+    bind(principal_id=actor.id)  # the id only: never the key
     if actor.suspended and not request.route_handler.opt.get(OPEN_TO_SUSPENDED):
         raise PermissionDeniedError("this member is suspended; they can still withdraw "
                                     "consent, erase their identity and close their account")
@@ -92,7 +102,7 @@ async def command(request: Request[Any, Any, Any], fn: Callable[..., T], *args: 
     app: Consentry = container(request).app
 
     def run() -> tuple[T, int]:
-        result = fn(*args, **kwargs)
+        result = traced_command(getattr(fn, "__name__", "command"), fn, *args, **kwargs)
         return result, app.last_position()
 
     result, position = await sync_to_thread(run)

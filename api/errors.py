@@ -49,8 +49,9 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     error_id = uuid.uuid4().hex
     log.error("unhandled error %s on %s %s", error_id, request.method, request.url.path,
               exc_info=exc)
-    return problem(500, "internal-error", "Internal error", "the server failed; nothing was "
-                   "half-applied, retry with the same Idempotency-Key", error_id=error_id)
+    return problem(500, "internal-error", "Internal error", "the server failed; a command "
+                   "commits all of its events or none, so retrying with the same "
+                   "Idempotency-Key is safe", error_id=error_id)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {

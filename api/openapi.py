@@ -4,9 +4,18 @@ see every status the server may send, not only the successful ones."""
 
 from __future__ import annotations
 
-from litestar.openapi.spec import OpenAPI, OpenAPIMediaType, OpenAPIResponse, Reference
+from litestar.openapi.spec import (
+    OpenAPI,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Reference,
+    Schema,
+)
 
 from api.errors import PROBLEM
+
+HTML = "text/html"
 
 DESCRIPTIONS = {
     400: "malformed or invalid request (problem+json `code`)",
@@ -19,16 +28,23 @@ DESCRIPTIONS = {
     422: "understood but refused: invalid values, media that does not decode or exceeds "
          "its limits",
     429: "rate limited; see the Retry-After header",
-    500: "the server failed (with an `error_id`); nothing was half-applied",
+    500: "the server failed (with an `error_id`); a command commits all of its events or "
+         "none, so a retry with the same Idempotency-Key is safe",
     503: "busy or not configured; see Retry-After when given",
 }
 # Operations with a rate limit, or that decode uploads in the media intake.
-LIMITED = {"requestGeneration", "startVerification", "lookupProvenance"}
-UPLOADS = {"lookupProvenance", "addWorkReference", "submitVerificationVideo"}
+LIMITED = {"requestGeneration", "startVerification", "lookupProvenance",
+           "checkProvenanceUpload", "uploadFile", "queryByBinding", "queryByLargeBinding",
+           "getManifestById"}
+UPLOADS = {"lookupProvenance", "checkProvenanceUpload", "uploadFile", "addWorkReference",
+           "submitVerificationVideo"}
+# Form targets that answer their problems as HTML pages, with the same statuses.
+HTML_PAGES = {"checkProvenanceUpload"}
 
 
 def document_errors(schema: OpenAPI) -> None:
     problem = OpenAPIMediaType(schema=Reference(ref="#/components/schemas/Problem"))
+    page = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
     for item in (schema.paths or {}).values():
         for method in ("get", "post", "put", "patch", "delete"):
             operation = getattr(item, method)
@@ -44,11 +60,13 @@ def document_errors(schema: OpenAPI) -> None:
             if operation.operation_id in UPLOADS:
                 statuses |= {413, 415, 503}
             responses = operation.responses if operation.responses is not None else {}
+            media_type, body = (HTML, page) if operation.operation_id in HTML_PAGES \
+                else (PROBLEM, problem)
             for status in sorted(statuses):
                 declared = responses.get(str(status))
                 # Litestar declares its own 400 as application/json; ours are problems.
-                if not isinstance(declared, OpenAPIResponse) or PROBLEM not in (
+                if not isinstance(declared, OpenAPIResponse) or media_type not in (
                         declared.content or {}):
                     responses[str(status)] = OpenAPIResponse(
-                        description=DESCRIPTIONS[status], content={PROBLEM: problem})
+                        description=DESCRIPTIONS[status], content={media_type: body})
             operation.responses = responses

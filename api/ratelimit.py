@@ -17,8 +17,11 @@ from domain.actors import Actor
 from domain.errors import DomainError
 
 DEFAULTS = {"generation": "30/minute", "verification": "5/hour",
-            # the public lookup, per client address: requests, and seconds of video decoded
+            # public, per client address: uploads that are decoded (the lookup, its page,
+            # the resolution API's byContent) in requests and in seconds of video decoded,
+            # and the resolution API's cheap queries
             "provenance": "20/minute", "provenance-seconds": "600/10 minutes",
+            "soft_binding": "120/minute",
             # public takedown requests, per client address (each also costs a proof of work)
             "takedown": "10/hour", "takedown-challenge": "60/hour"}
 

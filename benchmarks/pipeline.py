@@ -1,6 +1,7 @@
 """Cost of the generation pipeline for a 10 s 640x360 clip with two cameos (two real faces
 enrolled through the application's own commands): the composite generator, then the gate
-(decode, face scan with dlib, PDQ work scan against real reference images, watermark,
+(decode, face scan with dlib, PDQ work scan against real reference images, voice scan of
+the audio track (Silero VAD, Resemblyzer), watermark,
 visible mark, H.264 encode, read-back, C2PA), each stage beside its bare library calls on
 the same frames in the same run; then throughput with one and two workers through the
 in-process job queue.
@@ -258,6 +259,7 @@ def main() -> None:
         c.app.follow(ada, UUID(bea.id))
         c.app.follow(bea, UUID(ada.id))
         references = add_references(c)
+        assert c.voices.embedder.configured, "loads the speaker model before any timing"
         if not args.all_cores:
             os.sched_setaffinity(0, {all_cores[0]})
         runs = [one_clip(c, ada, bea, args.seconds, f"two friends at the beach, take {n}")
@@ -278,8 +280,8 @@ def main() -> None:
         os.sched_setaffinity(0, set(all_cores))
 
         per_stage = {name: statistics.median(r[1].get(name, 0.0) for r in runs)
-                     for name in ("render", "decode", "faces", "works", "safety", "watermark",
-                                  "visible_mark", "encode", "readback", "c2pa")}
+                     for name in ("render", "decode", "faces", "works", "safety", "voices",
+                                  "watermark", "visible_mark", "encode", "readback", "c2pa")}
         bare_stage = {name: statistics.median(b.get(name, 0.0) for b in bare)
                       for name in bare[0]}
         # The C2PA stage is compared call for call (see bare_stages).
@@ -295,6 +297,7 @@ def main() -> None:
             if ratio is not None:
                 worst = max(worst, ratio)
             note = {"safety": "stand-in (no weights)", "render": "generator",
+                    "voices": "VAD + Resemblyzer, silent track: ours, no peer",
                     "visible_mark": "ours, no peer",
                     "c2pa": f"ratio: 15 calls each, adapter {signing['c2pa'] * 1000:.1f} ms"
                     }.get(name, "")

@@ -138,10 +138,14 @@ async def measure(client: httpx.AsyncClient, args: argparse.Namespace, key: str,
     }
     sample = await client.get(f"/console/cases/{ids[0]}")
     assert sample.text.count("/evidence/frame:") == args.frames, "frames on the page"
-    results: dict[str, list[float]] = {}
-    for name, call in calls.items():
+    for call in calls.values():
         await timed(call, max(10, args.requests // 10))  # warm-up
-        results[name] = await timed(call, args.requests)
+    # Interleaved, one request of each kind in turn, so that the pages and their JSON
+    # baselines see the same machine (a busy moment slows all of them alike).
+    results: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(args.requests):
+        for name, call in calls.items():
+            results[name] += await timed(call, 1)
     rows = []
     rate = {name: 1000 / (sum(s) / len(s)) for name, s in results.items()}
     baseline = {"queue page (HTML)": "queue (JSON)",
@@ -151,7 +155,7 @@ async def measure(client: httpx.AsyncClient, args: argparse.Namespace, key: str,
         rows.append([name, percentile(samples, 50), percentile(samples, 99), rate[name],
                      rate[name] / rate[base] if base else 1.0])
     print(f"{args.cases} open cases, {args.frames} frames each (seeded in {seeded:.0f} s); "
-          f"{args.requests} requests per row, one at a time")
+          f"{args.requests} requests per row, one at a time, the rows interleaved")
     print(table(["request", "p50 ms", "p99 ms", "per second", "rate vs JSON"], rows))
     queue_ratio = rate["queue page (HTML)"] / rate["queue (JSON)"]
     case_ratio = rate["case page (HTML)"] / rate["case + evidence (JSON)"]

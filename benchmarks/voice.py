@@ -1,10 +1,14 @@
 """VOICE-NOT-OTHERS on synthetic speakers: each espeak-ng voice (tests/speech_media.VOICES,
-all synthetic) enrols from a verification-like clip (the digits and a sentence, in an MP4),
-then every other sentence it speaks is scanned against all enrolled voices. FAR: another
+all synthetic) enrols from what a verification hears (three challenge digits read in a 4 s
+MP4, by default) or, with `--enrol sentence`, from the digits and a sentence; then every
+other sentence it speaks is scanned against all enrolled voices. FAR: another
 speaker's speech within the match distance; FRR: the speaker's own speech beyond it. Beside
 it, the same scan on plain MFCC means (no speaker model) as the baseline.
 
-    python -m benchmarks.voice [--voices 12] [--threads 1]
+    python -m benchmarks.voice [--voices 12] [--threads 1] [--enrol digits|sentence]
+
+The default is what the product does (the worker enrols from the verification's digits);
+`--enrol sentence` shows what a longer enrolment reading would give.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from domain.voice import judge_voices
 from inference.face_index import TieredFaceIndex
 from inference.voice import ResemblyzerSpeakerEmbedder
 from tests import face_media
-from tests.speech_media import SENTENCES, VOICES, digits_text, spoken
+from tests.speech_media import SENTENCES, VOICES, digits_text, reading, spoken
 
 
 def mp4(audio: np.ndarray, rate: int) -> bytes:
@@ -50,6 +54,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--voices", type=int, default=len(VOICES))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--enrol", choices=("sentence", "digits"), default="digits",
+                        help="enrol, as a verification does, from three digits only "
+                             "(default), or from the digits and a sentence")
     parser.add_argument("--sweep", action="store_true",
                         help="also print FAR/FRR at other match distances")
     args = parser.parse_args()
@@ -63,7 +70,8 @@ def main() -> None:
     probes: list[tuple[str, bytes, np.ndarray, int]] = []
     enrol_times = []
     for voice in voices:
-        audio, rate = spoken(f"{digits_text('472')} {SENTENCES[0]}", voice)
+        audio, rate = spoken(f"{digits_text('472')} {SENTENCES[0]}", voice) \
+            if args.enrol == "sentence" else reading("472", voice, seconds=4.0)
         started = time.perf_counter()
         template = embedder.enrol(mp4(audio, rate))
         enrol_times.append(time.perf_counter() - started)
@@ -119,7 +127,7 @@ def main() -> None:
     print(f"RESULT far={model['far']:.4f} frr={model['frr']:.4f} "
           f"impostor_review={model['impostor_review']:.4f} "
           f"genuine_review={model['genuine_review']:.4f} baseline_far={base['far']:.4f} "
-          f"baseline_frr={base['frr']:.4f} voices={len(voices)}")
+          f"baseline_frr={base['frr']:.4f} voices={len(voices)} enrol={args.enrol}")
 
 
 if __name__ == "__main__":

@@ -105,6 +105,13 @@ class MediaLimitsExceededError(ValidationError):
     code = "media-limits-exceeded"
 
 
+class WebhookTargetRefusedError(ValidationError):
+    """A webhook URL whose host is not a public address (or plain http), refused so that
+    deliveries cannot be aimed at the service's own network."""
+
+    code = "webhook-target-refused"
+
+
 class AliasTooGenericError(ValidationError):
     """A work's name or alias is an everyday word or too short: indexed, it would block
     ordinary prompts."""

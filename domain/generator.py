@@ -16,9 +16,10 @@ class GeneratorNotConfiguredError(RuntimeError):
 @dataclass(frozen=True)
 class CameoReference:
     """A cameo owner's reference face for one job: an encoded image (PNG) decrypted in
-    memory for this job only, never written to disk in the clear. Best a crop around the
-    face with some margin (the face about half its height): the compositing generators
-    show its centre at about 70% of the frame height."""
+    memory for this job only, never written to disk in the clear (empty: a reference that
+    lends only a voice). Best a crop around the face with some margin (the face about half
+    its height): the compositing generators show its centre at about 70% of the frame
+    height."""
 
     owner_id: str
     handle: str
@@ -26,6 +27,11 @@ class CameoReference:
     # The owner's free-text instructions ("never show me eating meat"): a generator that
     # can steer by text takes them as things to avoid.
     instructions: str = ""
+    # A recording of the person speaking (a 16-bit PCM WAV file), which a compositing
+    # generator plays back in its audio track. The platform keeps no recording (a
+    # verification keeps only a sealed voice template), so the worker never sets it: only
+    # test generators do, to make videos that speak in someone's voice.
+    voice_wav: bytes = b""
 
 
 @dataclass(frozen=True)

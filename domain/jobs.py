@@ -4,7 +4,7 @@ render and scan), named deterministically so that enqueuing twice runs once."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 VERIFY_IDENTITY = "verify_identity"  # subject: the member id
@@ -26,6 +26,9 @@ class Job:
     kind: str
     subject_id: str
     round: int = 0
+    # W3C trace context (traceparent, tracestate) of the request that caused the job, so
+    # the worker's spans join its trace; not part of the job's identity.
+    trace: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @property
     def id(self) -> str:

@@ -1,6 +1,6 @@
 """The generation worker's ports, besides those it shares with the rest of the domain
 (generator, blob store, watermarker, signer): the cameo owners' enrolled faces, the scans of
-sampled frames, video tools and the visible mark."""
+sampled frames, the voices in the audio, video tools and the visible mark."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from domain.blobs import BlobStore
 from domain.faces import FaceScanReport, FaceTemplate
 from domain.generator import Generator
 from domain.provenance import ProvenanceSigner, Watermarker
+from domain.voice import VoiceScanReport
 
 Frames = Any  # sampled frames: a list of (seconds, H x W x 3 uint8 RGB)
 
@@ -42,6 +43,13 @@ class FrameScanner(Protocol):
     def scan(self, frames: Frames) -> Any: ...
 
 
+class VoiceScanner(Protocol):
+    """VOICE-NOT-OTHERS on a rendered video: its speech against the enrolled voices
+    (`consenting`: identity ids of the generation's consenting cameos)."""
+
+    def scan(self, media: bytes, consenting: frozenset[str]) -> VoiceScanReport: ...
+
+
 class VideoTools(Protocol):
     def sample(self, mp4: bytes, fps: float) -> Frames: ...
 
@@ -53,8 +61,10 @@ class VideoTools(Protocol):
         """All frames' luma planes, (N, H, W) uint8: what the watermark detector reads."""
         ...
 
-    def encode(self, frames: Any, fps: float) -> bytes:
-        """H.264 yuv420p MP4 with faststart, for publication."""
+    def encode(self, frames: Any, fps: float, audio_from: bytes | None = None) -> bytes:
+        """H.264 yuv420p MP4 with faststart, for publication, with the audio track of
+        `audio_from` (the rendered file) copied in unchanged: the sound that was scanned
+        is the sound that is published."""
         ...
 
     def jpeg(self, frame: Any) -> bytes: ...
@@ -76,3 +86,5 @@ class PipelinePorts:
     watermarker: Watermarker
     signer: ProvenanceSigner
     marker: VisibleMarker | None = None
+    # None: no voice scan was wired in; the rule then holds every video (not configured).
+    voices: VoiceScanner | None = None

@@ -5,6 +5,7 @@ in `inference/` (watermark) and `adapters/` (signing)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -14,6 +15,9 @@ from typing import Any, Protocol
 FrameBatch = Any
 
 DIGITAL_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+# The invisible watermark's identifier in the C2PA soft-binding assertion and the Soft Binding
+# Resolution API (reverse-domain, as the C2PA soft-binding algorithm list asks; not listed).
+SOFT_BINDING_ALGORITHM = "com.consentry.watermark.dct-ss.v2"
 
 
 class WatermarkError(ValueError):
@@ -61,13 +65,31 @@ class Watermarker(Protocol):
 
 @dataclass(frozen=True)
 class ProvenanceClaim:
-    """What the platform asserts about a published video in its signed manifest."""
+    """What the platform asserts about a published video in its signed manifest: the
+    generation, its watermark serial, when it was made and by which system (the signer
+    adds the provider and the platform's version)."""
 
     generation_id: str
     watermark_payload: bytes
     title: str = "generated video"
     generator: str = "consentry"
+    created_at: datetime | None = None  # None: the moment of signing
+    system: str = ""  # the model that rendered it (the generator port's name)
     extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """The AI-generation disclosure a manifest carries (what EU AI Act Art. 50 and the
+    California AI Transparency Act ask a marking to say): who provides the system, which
+    system and version made the video, when, and a unique identifier (the manifest's)."""
+
+    provider: str
+    system_name: str
+    system_version: str
+    created_at: str  # ISO 8601, UTC
+    manifest_id: str
+    digital_source_type: str
 
 
 @dataclass(frozen=True)
@@ -82,6 +104,27 @@ class ProvenanceRecord:
     trusted: bool
     digital_source_type: str | None
     issues: tuple[str, ...] = ()
+    disclosure: Disclosure | None = None
+
+
+@dataclass(frozen=True)
+class VisibleMarkSighting:
+    """Whether a copy still shows the visible mark: `state` is "readable" (as drawn),
+    "mirrored" (the text reads backwards; the "AI" badge reads the same), "badge" (only the
+    badge is seen) or "missing" (not seen: removed, covered, cropped out, or distorted
+    beyond what the finder searches; on a copy the invisible watermark names as ours, a
+    sign of tampering); with the finder's scores."""
+
+    state: str
+    upright: float
+    mirrored: float
+    badge: float
+
+
+class VisibleMarkFinder(Protocol):
+    """Looks for a generation's visible mark (with its creator's handle) in luma frames."""
+
+    def sight(self, luma: FrameBatch, handle: str) -> VisibleMarkSighting: ...
 
 
 class ProvenanceError(RuntimeError):

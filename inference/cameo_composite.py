@@ -88,7 +88,9 @@ class CameoFace:
 
 def cameo_faces(cameos: Sequence[CameoReference], width: int, height: int,
                 seed: int = 0) -> list[CameoFace]:
-    """Each cameo in its own slot of equal width, left to right in request order."""
+    """Each cameo in its own slot of equal width, left to right in request order (a
+    reference without a face, one that lends only a voice, takes no slot)."""
+    cameos = [reference for reference in cameos if reference.face_png]
     if not cameos:
         return []
     slot = width / len(cameos)

@@ -51,6 +51,9 @@ NO_AUDIO = "no_audio"
 NO_SPEECH = "no_speech"
 SPOKEN_DIGITS_MISMATCH = "spoken_digits_mismatch"  # speech, but not the challenge digits
 SPOKEN_DIGITS = "spoken_digits"  # named in `unchecked` when no checker is configured
+# No recogniser could check the digits: the verification fails closed (a replayed or
+# synthetic video that only turns its head would otherwise pass).
+SPOKEN_DIGITS_UNCHECKED = "spoken_digits_unchecked"
 
 
 def media_digest(media: bytes) -> str:
@@ -106,9 +109,10 @@ class VerificationVideoChecker:
     """Runs every check of a verification video through the `FaceAnalyzer` port, PyAV
     (audio levels), the `SpokenDigitsChecker` and the `SpeakerEmbedder` ports, and
     collects reason codes rather than stopping at the first failure, so that the member
-    learns everything to fix. The voice is enrolled from the same audio; it never fails
-    a verification on its own (no speaker model, or too little speech: "voice" is named
-    in `unchecked`)."""
+    learns everything to fix. Without a configured digits recogniser the verification
+    fails (`spoken_digits_unchecked`): the challenge was not checked. The voice is enrolled
+    from the same audio; it never fails a verification on its own (no speaker model, or
+    too little speech: "voice" is named in `unchecked`)."""
 
     def __init__(self, analyzer: FaceAnalyzer, digits: SpokenDigitsChecker | None = None,
                  index: FaceIndex | None = None,
@@ -158,18 +162,23 @@ class VerificationVideoChecker:
             reasons.append(HEAD_TURN_MISSING)
         if speech is None:
             reasons.append(NO_AUDIO)
-        elif speech < settings.min_speech_seconds:
-            reasons.append(NO_SPEECH)
         unchecked: list[str] = []
         spoken, voice = self._speech(media, digits, reasons, unchecked, stages)
+        # Whether anyone spoke: the speech detector's answer when the digits were checked
+        # (the level check under-counts short words: "two, eight, eight" read briskly is
+        # 0.75 s over the level), else the level check.
+        spoke = spoken.status is not SpokenDigitsStatus.NO_SPEECH \
+            if spoken.status is not SpokenDigitsStatus.NOT_CONFIGURED \
+            else (speech or 0.0) >= settings.min_speech_seconds
+        if speech is not None and not spoke and NO_SPEECH not in reasons:
+            reasons.append(NO_SPEECH)
         if template is None and not {NO_FACE, FACE_TOO_SMALL, FACE_BLURRED} & set(reasons):
             reasons.append(NO_FACE)  # faces were seen, but none was usable for a template
         duplicates: tuple[IndexMatch, ...] = ()
         if template is not None and self.index is not None and len(self.index):
             duplicates = tuple(m for m in self.index.search(
                 template, 3, self.analyzer.thresholds.review) if m.subject_id != identity_id)
-        checks = [len(turns) / max(1, len(directions)), float((speech or 0.0) >= settings
-                                                              .min_speech_seconds)]
+        checks = [len(turns) / max(1, len(directions)), float(speech is not None and spoke)]
         if spoken.status is not SpokenDigitsStatus.NOT_CONFIGURED:
             checks.append(float(spoken.status is SpokenDigitsStatus.HEARD))
         return VerificationOutcome(
@@ -187,6 +196,7 @@ class VerificationVideoChecker:
             spoken = self.digits.check(media, digits)
         if spoken.status is SpokenDigitsStatus.NOT_CONFIGURED:
             unchecked.append(SPOKEN_DIGITS)
+            reasons.append(SPOKEN_DIGITS_UNCHECKED)
         elif spoken.status is SpokenDigitsStatus.NOT_HEARD:
             reasons.append(SPOKEN_DIGITS_MISMATCH)
         elif spoken.status is SpokenDigitsStatus.NO_SPEECH and NO_AUDIO not in reasons:

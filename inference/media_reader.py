@@ -6,7 +6,7 @@ arrive, to one size, so memory stays bounded whatever the stream declares."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,6 +168,22 @@ def _count(frame: Any, seconds: float, limits: MediaLimits, summary: MediaSummar
         raise MediaLimitsExceededError("more decoding work than allowed",
                                        limit_pixels=limits.max_decoded_pixels,
                                        seconds_decoded=spent)
+
+
+def sampled(frames: Iterable[np.ndarray], keep: int | None) -> tuple[list[np.ndarray], int]:
+    """Evenly spaced frames of a stream of unknown length, in bounded memory: every frame
+    while fewer than `2 * keep` are held, then every other one of those and of what
+    follows, and so on (None: every frame). Returns the frames and the stride between
+    them."""
+    kept: list[np.ndarray] = []
+    stride = 1
+    for index, frame in enumerate(frames):
+        if index % stride:
+            continue
+        kept.append(frame)
+        if keep and len(kept) >= 2 * keep:
+            kept, stride = kept[::2], stride * 2
+    return kept, stride
 
 
 def fitted(width: int, height: int, lines: int) -> tuple[int, int]:

@@ -4,7 +4,10 @@ model added for one category never lets the others through unexamined."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib.util
+import logging
+import threading
+from collections.abc import Callable, Sequence
 
 from domain.media_scan import (
     CategorySafetyClassifier,
@@ -13,7 +16,10 @@ from domain.media_scan import (
     SafetyReport,
 )
 
-__all__ = ["SAFETY_CATEGORIES", "CompositeSafetyClassifier"]
+__all__ = ["SAFETY_CATEGORIES", "CompositeSafetyClassifier", "LazyCategoryClassifier",
+           "embedded_safety"]
+
+log = logging.getLogger(__name__)
 
 # The categories a published video is judged on (SPEC §3 SAFETY).
 SAFETY_CATEGORIES = ("sexual", "violence", "gore", "weapons", "self_harm", "hate_symbols",
@@ -25,12 +31,15 @@ class CompositeSafetyClassifier:
     """`SafetyClassifier` over per-category classifiers. Each configured classifier runs
     once; the decision is the worst of theirs, and `review` at best while any category
     in `categories` has no configured classifier (named in the report's reason). With
-    no configured classifier at all it reports itself not configured."""
+    no configured classifier at all it reports itself not configured. `missing`: why
+    models that could cover more are absent (a checkpoint not configured), in the reason."""
 
     def __init__(self, classifiers: Sequence[CategorySafetyClassifier],
-                 categories: Sequence[str] = SAFETY_CATEGORIES) -> None:
+                 categories: Sequence[str] = SAFETY_CATEGORIES,
+                 missing: Sequence[str] = ()) -> None:
         self.classifiers = tuple(classifiers)
         self.categories = tuple(categories)
+        self.missing = tuple(missing)
 
     @property
     def configured(self) -> bool:
@@ -44,8 +53,9 @@ class CompositeSafetyClassifier:
         running = [c for c in self.classifiers if c.configured]
         if not running:
             return SafetyReport((), SafetyDecision.REVIEW, configured=False,
-                                reason="no safety model covers any category: "
-                                       + ", ".join(self.categories))
+                                reason="; ".join(("no safety model covers any category: "
+                                                  + ", ".join(self.categories),
+                                                  *self.missing)))
         labels: list[tuple[str, float]] = []
         decision = SafetyDecision.ALLOW
         models, reasons = [], []
@@ -64,23 +74,63 @@ class CompositeSafetyClassifier:
         if missing:
             decision = max(decision, SafetyDecision.REVIEW, key=_ORDER.__getitem__)
             reasons.append("no model covers " + ", ".join(missing) + ": a person looks")
+            reasons.extend(self.missing)
         return SafetyReport(tuple(labels), decision, True, "+".join(models),
                             "; ".join(reasons))
 
 
-def embedded_safety(*others: CategorySafetyClassifier) -> CompositeSafetyClassifier:
+class LazyCategoryClassifier:
+    """A `CategorySafetyClassifier` built at its first use, so that starting a process costs
+    nothing; one that cannot load is not configured, with the reason, for good (the
+    composite then holds its categories for review)."""
+
+    def __init__(self, categories: Sequence[str],
+                 load: Callable[[], CategorySafetyClassifier]) -> None:
+        self.categories = tuple(categories)
+        self._load = load
+        self._model: CategorySafetyClassifier | None = None
+        self.reason = ""
+        self._lock = threading.Lock()
+
+    def _loaded(self) -> CategorySafetyClassifier | None:
+        from inference.pinned import ModelUnavailableError
+
+        with self._lock:
+            if self._model is None and not self.reason:
+                try:
+                    self._model = self._load()
+                except (ImportError, ModelUnavailableError, OSError, RuntimeError) as exc:
+                    log.error("a safety model did not load: %s", exc)
+                    self.reason = f"{type(exc).__name__}: {exc}"
+            return self._model
+
+    @property
+    def configured(self) -> bool:
+        return self._loaded() is not None
+
+    def scan(self, frames: Frames) -> SafetyReport:
+        model = self._loaded()
+        if model is None:
+            return SafetyReport((), SafetyDecision.REVIEW, configured=False,
+                                reason=self.reason)
+        return model.scan(frames)
+
+
+def embedded_safety(*others: CategorySafetyClassifier,
+                    missing: Sequence[str] = ()) -> CompositeSafetyClassifier:
     """Every category model that can run here: NudeNet for "sexual" when the optional
-    `nudity` extra is installed, plus `others` (e.g. the open_clip labels when a
-    checkpoint is configured). Categories left without a model stay in review."""
-    import logging
-
-    from inference.pinned import ModelUnavailableError
-
+    `nudity` extra is installed (loaded at the first scan), plus `others` (the open_clip
+    labels when a checkpoint is configured). Categories left without a model stay in
+    review; `missing` says why models are absent."""
     classifiers: list[CategorySafetyClassifier] = list(others)
-    try:
-        from inference.safety_nudenet import NudeNetSafetyClassifier
+    notes = list(missing)
+    if importlib.util.find_spec("nudenet") is not None:
+        def nudenet() -> CategorySafetyClassifier:
+            from inference.safety_nudenet import NudeNetSafetyClassifier
 
-        classifiers.append(NudeNetSafetyClassifier())
-    except (ImportError, ModelUnavailableError) as exc:
-        logging.getLogger(__name__).info("no nudity model (optional extra): %s", exc)
-    return CompositeSafetyClassifier(classifiers)
+            return NudeNetSafetyClassifier()
+
+        classifiers.append(LazyCategoryClassifier(("sexual",), nudenet))
+    else:
+        notes.append("the optional extra `nudity` (NudeNet) is not installed")
+    return CompositeSafetyClassifier(classifiers, missing=notes)

@@ -16,10 +16,12 @@ _CONTAINERS = frozenset({b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b
 
 
 def encode_h264(frames: Iterable[np.ndarray], *, width: int, height: int, fps: int,
-                crf: int = 18, preset: str = "veryfast") -> tuple[bytes, int]:
+                crf: int = 18, preset: str = "veryfast", audio: np.ndarray | None = None,
+                audio_rate: int = 16_000) -> tuple[bytes, int]:
     """Encode uint8 RGB frames of `height` x `width` (both even: yuv420p halves chroma) as an
     MP4 with its index in front, and count them. Frames may be a generator, so a clip is
-    never held in memory twice. CRF 18 because the gate decodes, marks and re-encodes it."""
+    never held in memory twice. CRF 18 because the gate decodes, marks and re-encodes it.
+    `audio`: float32 mono samples in [-1, 1] at `audio_rate`, as an AAC track."""
     if width % 2 or height % 2 or width <= 0 or height <= 0:
         raise ValueError(f"H.264 yuv420p needs an even frame size, not {width}x{height}")
     buffer = io.BytesIO()
@@ -28,6 +30,10 @@ def encode_h264(frames: Iterable[np.ndarray], *, width: int, height: int, fps: i
         stream = container.add_stream("libx264", rate=Fraction(fps))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"crf": str(crf), "preset": preset}
+        sound = None
+        if audio is not None and audio.size:
+            sound = container.add_stream("aac", rate=audio_rate)
+            sound.layout = "mono"
         for array in frames:
             if array.shape != (height, width, 3) or array.dtype != np.uint8:
                 raise ValueError(f"frame {count} is {array.shape} {array.dtype}, "
@@ -36,6 +42,13 @@ def encode_h264(frames: Iterable[np.ndarray], *, width: int, height: int, fps: i
             container.mux(stream.encode(frame))
             count += 1
         container.mux(stream.encode(None))
+        if sound is not None and audio is not None:
+            chunk = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(audio, dtype=np.float32)[None, :], format="fltp",
+                layout="mono")
+            chunk.sample_rate = audio_rate
+            container.mux(sound.encode(chunk))
+            container.mux(sound.encode(None))
     if count == 0:
         raise ValueError("a clip needs at least one frame")
     return move_index_to_front(buffer.getvalue()), count

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import importlib.util
 import io
-from fractions import Fraction
 from functools import cache
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
+
+from api import demo_media
 
 
 def _package_dir(name: str) -> Path:
@@ -26,24 +27,14 @@ def _read_rgb(path: Path) -> np.ndarray:
     return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
 
 
-@cache
-def astronaut() -> np.ndarray:
-    """Eileen Collins (scikit-image's `astronaut`, public domain NASA photo)."""
-    from skimage import data
-
-    return np.ascontiguousarray(data.astronaut())
+astronaut = cache(demo_media.astronaut)
+group_photo = cache(demo_media.group_photo)
 
 
 @cache
 def grace_hopper() -> np.ndarray:
     """Grace Hopper (matplotlib's sample data)."""
     return _read_rgb(_package_dir("matplotlib") / "mpl-data/sample_data/grace_hopper.jpg")
-
-
-@cache
-def group_photo() -> np.ndarray:
-    """insightface's `t1.jpg`: six people side by side."""
-    return _read_rgb(_package_dir("insightface") / "data/images/t1.jpg")
 
 
 def downscale(image: np.ndarray, factor: float = 0.6) -> np.ndarray:
@@ -76,31 +67,7 @@ def h264(image: np.ndarray, crf: int = 35) -> np.ndarray:
     return decoded[-1][1]
 
 
-def clip(frames: list[np.ndarray], fps: float = 10, crf: int = 23,
-         audio: np.ndarray | None = None, audio_rate: int = 16_000) -> bytes:
-    """An in-memory MP4 (H.264 yuv420p, optional mono AAC) of the given RGB frames."""
-    height, width = frames[0].shape[0] & ~1, frames[0].shape[1] & ~1
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="mp4") as container:
-        video = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        video.options = {"crf": str(crf), "preset": "veryfast"}
-        sound = None
-        if audio is not None:
-            sound = container.add_stream("aac", rate=audio_rate)
-            sound.layout = "mono"
-        for image in frames:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[:height, :width]),
-                                               format="rgb24")
-            container.mux(video.encode(frame))
-        container.mux(video.encode(None))
-        if sound is not None and audio is not None:
-            samples = np.ascontiguousarray(audio.astype(np.float32)[None, :])
-            chunk = av.AudioFrame.from_ndarray(samples, format="fltp", layout="mono")
-            chunk.sample_rate = audio_rate
-            container.mux(sound.encode(chunk))
-            container.mux(sound.encode(None))
-    return buffer.getvalue()
+clip = demo_media.clip
 
 
 def decode_all(data: bytes) -> list[tuple[float, np.ndarray]]:

@@ -17,6 +17,7 @@ from domain.grant import GrantTerms
 from domain.jobs import Job
 from domain.media_scan import SafetyDecision, SafetyReport, WorkScanReport
 from domain.services import Consentry
+from domain.voice import VoiceScanReport
 
 
 @dataclass
@@ -39,8 +40,9 @@ def findings(*, tracks: tuple[dict[str, Any], ...] = (),
     """Scan findings in the shapes the worker records (the face scan's tracks, the work
     scan's and the safety classifier's `as_findings`), so that tests recording a scan run
     the after-generation rules as the worker's scans do. The defaults: nothing found,
-    safety allowed by a scripted classifier (see `ScriptedSafety`); `frame_hashes`: the PDQ
-    of each usable frame, as the work scan records them (the hash bank is checked on them)."""
+    safety allowed by a scripted classifier (see `ScriptedSafety`), no speech heard;
+    `frame_hashes`: the PDQ of each usable frame, as the work scan records them (the hash
+    bank is checked on them)."""
     frames = len(frame_hashes) or frames
     works = WorkScanReport((), ("embedding",), frames, frames, frame_hashes).as_findings()
     works["matches"] = [dict(m) for m in matches]
@@ -49,6 +51,7 @@ def findings(*, tracks: tuple[dict[str, Any], ...] = (),
             "works": works,
             "safety": SafetyReport((("scripted", 0.0),), SafetyDecision(safety), True,
                                    "scripted-test").as_findings(),
+            "voices": VoiceScanReport("scripted-voice", ()).as_findings(),
             "frames_sampled": frames}
 
 

@@ -260,9 +260,11 @@ class ReviewController(AuthenticatedController):
     async def escalate(self, request: Req, actor: ActorDep, case_id: FromPath[UUID],
                        data: JSONBody[EscalateIn],
                        idempotency_key: IdempotencyKey = None) -> CaseOut:
-        """Moves the case to the front of the queue (urgent). Only the claim's holder or an
-        admin (a lead) may move a claimed case; the holder keeps the claim unless
-        `release` is true, and a lead moving someone else's claim releases it."""
+        """Moves the case to its queue's senior queue (configured per queue), at the front.
+        Only the claim's holder or an admin (a lead) may escalate a claimed case. A case
+        that changes queue is released (the senior queue's staff claim it); one already in
+        its senior queue keeps its holder unless `release` is true; a lead escalating
+        someone else's claim releases it."""
         require(actor, *STAFF)
         app = container(request).app
         await command(request, app.escalate_case, actor, case_id, data.reason, data.release,

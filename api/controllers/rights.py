@@ -8,6 +8,7 @@ from uuid import UUID
 
 from litestar import delete, get, post
 from litestar.concurrency import sync_to_thread
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from adapters.media_intake import REFERENCE_LIMITS
@@ -24,7 +25,7 @@ from api.deps import (
     require,
     views,
 )
-from api.schemas.common import Ack
+from api.schemas.common import Ack, Problem
 from api.schemas.rights import (
     GrantIn,
     GrantList,
@@ -168,14 +169,25 @@ class WorkController(AuthenticatedController):
     path = "/works"
     tags = ["works"]
 
-    @post("/", operation_id="registerWork", status_code=201)
+    @post("/", operation_id="registerWork", status_code=201, responses={
+        422: ResponseSpec(Problem, media_type="application/problem+json", description=(
+            "`alias-too-generic`: the title or an alias is one everyday word (fillers such "
+            "as \"the\" aside) or too short; `refusals` lists each with its `kind` "
+            "(`common_word` or `too_short`) and `reason`. Nothing is registered.")),
+    })
     async def register(self, request: Req, actor: ActorDep, data: JSONBody[WorkIn],
                        idempotency_key: IdempotencyKey = None) -> WorkOut:
         """A protected character, brand, artwork, voice or public figure's likeness. Its
         title and aliases are recognised in prompts at once (case, spacing, accents,
         doubled letters and letter/digit swaps folded away); without a grant, prompts
-        naming it are denied. Videos published before it are checked against it
-        (`/works/{id}/retroactive-scans`); `match_policy` says what a match does."""
+        naming it are denied. So that everyday prompts are not blocked, a title or alias
+        that is a single everyday word ("Max", "Ace", "Star": common in English text, by
+        word frequency) or has fewer than three letters is refused with
+        `alias-too-generic` and the reason for each; the same word with context words
+        ("Max the Mammoth") is accepted. Famous short names ("Mario") need context too:
+        frequency cannot tell them from ordinary words. Videos published before it are
+        checked against it (`/works/{id}/retroactive-scans`); `match_policy` says what a
+        match does."""
         require(actor, Role.RIGHTS_HOLDER)
         app = container(request).app
         likeness = parse_uuid(data.likeness_member_id, "likeness_member_id") \

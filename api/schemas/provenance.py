@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from adapters.provenance_lookup import Attribution, Evidence
+from domain.provenance import DIGITAL_SOURCE_TYPE
 
 
 class PublicGenerationOut(msgspec.Struct):
@@ -67,11 +68,50 @@ class BankOut(msgspec.Struct):
                    matches=matches)
 
 
+class DisclosureOut(msgspec.Struct):
+    """The AI-generation disclosure of the generation's signed C2PA manifest."""
+
+    ai_generated: bool  # digital source type trainedAlgorithmicMedia
+    provider: str
+    system_name: str
+    system_version: str
+    created_at: str  # ISO 8601, UTC
+    manifest_id: str  # unique id: urn:c2pa:<generation id>
+    digital_source_type: str
+    source: str  # file: the upload's own manifest | published: the original's (stripped copy)
+
+    @classmethod
+    def of(cls, verdict: Attribution) -> DisclosureOut | None:
+        found = verdict.disclosure
+        if found is None:
+            return None
+        return cls(ai_generated=found.digital_source_type == DIGITAL_SOURCE_TYPE,
+                   provider=found.provider, system_name=found.system_name,
+                   system_version=found.system_version, created_at=found.created_at,
+                   manifest_id=found.manifest_id,
+                   digital_source_type=found.digital_source_type,
+                   source=verdict.disclosure_from)
+
+
+class VisibleMarkOut(msgspec.Struct):
+    """Whether the copy still shows the generation's visible mark ("AI" badge, platform
+    text, creator's handle): readable | mirrored (text backwards, badge unchanged) | badge
+    (only the badge) | missing (not seen: removed, covered, cropped out, or turned or zoomed
+    beyond what the finder searches); the finder's scores (normalised correlations)."""
+
+    state: str
+    upright: float
+    mirrored: float
+    badge: float
+
+
 class ProvenanceOut(msgspec.Struct):
     found: bool
     found_by: str  # watermark | c2pa | both | none
     message: str
     generation: PublicGenerationOut | None
+    disclosure: DisclosureOut | None
+    visible_mark: VisibleMarkOut | None
     watermark: WatermarkOut
     c2pa: C2paOut
     bank: BankOut
@@ -91,6 +131,10 @@ class ProvenanceOut(msgspec.Struct):
             found=record is not None, found_by=verdict.found_by,
             message=f"{message} ({verdict.note})" if verdict.note else message,
             generation=generation,
+            disclosure=DisclosureOut.of(verdict),
+            visible_mark=None if verdict.visible_mark is None else VisibleMarkOut(
+                verdict.visible_mark.state, round(verdict.visible_mark.upright, 3),
+                round(verdict.visible_mark.mirrored, 3), round(verdict.visible_mark.badge, 3)),
             watermark=WatermarkOut(
                 found=reading.found, payload=reading.payload.hex() if reading.payload else None,
                 confidence=reading.confidence,

@@ -93,4 +93,5 @@ class GateInput:
     works: tuple[WorkFacts, ...] = ()
     remix: RemixFacts | None = None
     semantic_matcher_configured: bool = False
+    registered_works: int = 0  # works a prompt could describe without naming them
     notes: tuple[str, ...] = field(default=())

@@ -12,6 +12,8 @@ Findings shape (plain data, as stored in the event):
 - `bank`: {configured, error, frames, matches: [{entry_id, decision, trusted, source,
   reason, request, frames_matched, frames_near, distance}]}: the hash bank of removed
   content, checked against the frame hashes the work scan recorded (`record_scan`)
+- `voices`: {configured, error, model_id, outcome: pass | review | fail, reason, segments:
+  [{start, end, subject_id, member_id, distance, verdict}]} (domain.voice.VoiceScanReport)
 
 Fail closed: a scanner that was not configured or raised yields `review`, never `pass`."""
 
@@ -27,6 +29,7 @@ FACE_NOT_OTHERS = "FACE-NOT-OTHERS"
 WORK_VISUAL = "WORK-VISUAL"
 SAFETY = "SAFETY"
 STAYDOWN = "STAYDOWN"
+VOICE_NOT_OTHERS = "VOICE-NOT-OTHERS"
 WATERMARK_READBACK = "WATERMARK-READBACK"
 CONSENT_STILL_VALID = "CONSENT-STILL-VALID"
 PIPELINE_ERROR = "PIPELINE-ERROR"
@@ -52,7 +55,8 @@ def _unusable(section: dict[str, Any], what: str) -> dict[str, Any] | None:
     if section.get("error"):
         return {"reason": f"{what} failed", "error": section["error"]}
     if not section.get("configured", False):
-        return {"reason": f"{what} is not configured"}
+        why = f": {section['reason']}" if section.get("reason") else ""
+        return {"reason": f"{what} is not configured{why}"}
     return None
 
 
@@ -123,7 +127,28 @@ def staydown(findings: dict[str, Any]) -> RuleResult:
     return RuleResult(STAYDOWN, FAIL if acting else REVIEW if near else PASS, evidence)
 
 
-POST_RULES = (face_consented, face_not_others, work_visual, safety, staydown)
+
+def voice_not_others(findings: dict[str, Any]) -> RuleResult:
+    """SPEC §8: no speech in the voice of a verified person who is not a consenting cameo;
+    near the threshold, or no speaker model to listen (not configured), a person listens."""
+    voices = findings.get("voices", {})
+    broken = _unusable(voices, "voice scan")
+    if broken:
+        return RuleResult(VOICE_NOT_OTHERS, REVIEW, broken)
+    segments = voices.get("segments", [])
+    def heard(verdict: str) -> list[dict[str, Any]]:
+        return [{k: s.get(k) for k in ("start", "end", "member_id", "distance")}
+                for s in segments if s.get("verdict") == verdict]
+
+    others, unsure = heard("other_identity"), heard("review")
+    evidence = {"other_voices": others, "review_voices": unsure, "segments": len(segments),
+                "model_id": voices.get("model_id")}
+    return RuleResult(VOICE_NOT_OTHERS, FAIL if others else REVIEW if unsure else PASS,
+                      evidence)
+
+
+POST_RULES = (face_consented, face_not_others, work_visual, safety, voice_not_others,
+              staydown)
 
 
 def evaluate_post(findings: dict[str, Any]) -> PostDecision:

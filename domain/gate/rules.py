@@ -4,7 +4,7 @@ Each returns pass / fail / review with its evidence and the aggregate versions i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID
 
@@ -156,7 +156,7 @@ def work_licence_check(work: WorkFacts, gate: GateInput, use: str) -> tuple[str,
         "work": str(work.id), "title": work.title, "kind": work.kind,
         "matched": sorted({h.alias for h in work.hits}),
         "matches": [{"alias": h.alias, "method": h.method, "score": h.score,
-                     "decision": h.decision} for h in work.hits]}
+                     "decision": h.decision, "model_id": h.model_id} for h in work.hits]}
     if work.visual:
         evidence["found_in"] = "frames"
     if work.withdrawn:
@@ -199,9 +199,14 @@ def work_licensed(gate: GateInput) -> RuleResult:
     result = _per_work("WORK-LICENSED", gate, works,
                        lambda w: work_licence_check(w, gate, "generate"))
     if not gate.semantic_matcher_configured:
-        # Prompts that describe a work without naming it are caught after generation
-        # (WORK-VISUAL); the trace says this check could not look.
+        # Nothing looked for works the prompt describes without naming them: with works
+        # registered, a person decides (fail closed); the trace says why.
         result.evidence["semantic_matcher"] = "not configured"
+        if gate.registered_works:
+            result.evidence["unchecked"] = (
+                f"{gate.registered_works} registered works could be described without "
+                "being named, and no matcher read the prompt for them")
+            result = replace(result, outcome=_worst([result.outcome, REVIEW]))
     return result
 
 

@@ -17,14 +17,16 @@ from domain.services.bank import BankCommands
 from domain.services.core import Clock, utc_now
 from domain.services.engagement import EngagementCommands
 from domain.services.log_follower import LogFollower
+from domain.services.notifications import NotificationCommands
 from domain.services.provenance import ProvenanceCommands
 from domain.services.retroactive import RetroactiveCommands
 from domain.services.takedowns import TakedownCommands
+from domain.services.webhooks import WebhookCommands
 from domain.services.work_names import WorkNames
 
 
 class Consentry(TakedownCommands, BankCommands, RetroactiveCommands, ProvenanceCommands,
-                EngagementCommands):
+                EngagementCommands, WebhookCommands, NotificationCommands):
     """Persistence comes from `env` (PERSISTENCE_MODULE: popo, sqlite or postgres); the
     prompt readers are ports, passed in by the composition root. `work_names` follows the
     log into the alias index and the semantic matcher; the gate catches it up before every
@@ -42,7 +44,8 @@ class Consentry(TakedownCommands, BankCommands, RetroactiveCommands, ProvenanceC
         self.semantic_matcher = semantic_matcher
         self.classifier = classifier
         self.instruction_checker = instruction_checker
-        self.work_names = LogFollower(self, WorkNames(alias_index, semantic_matcher))
+        self.work_catalogue = WorkNames(alias_index, semantic_matcher)
+        self.work_names = LogFollower(self, self.work_catalogue)
 
 
 __all__ = ["Consentry"]

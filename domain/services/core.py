@@ -61,6 +61,9 @@ class CoreApplication(Application):
         self._positions = threading.local()
         # Set by the composition root; None: a replayed command's secret stays redacted.
         self.secrets: SecretSealer | None = None
+        # Told of every committed batch of events (metrics, traces); set by the composition
+        # root. It must not raise: the events are already saved.
+        self.on_commit: Callable[[Sequence[Any]], None] | None = None
 
     # -- loading -----------------------------------------------------------------------
     def get(self, cls: type[A], aggregate_id: UUID, what: str | None = None) -> A:
@@ -103,6 +106,8 @@ class CoreApplication(Application):
             for aggregate in saved:
                 cache.put(aggregate.id, aggregate)
         self._positions.last = position
+        if self.on_commit is not None:
+            self.on_commit(events)
         return position
 
     def events_since(self, position: int, topics: Sequence[str], batch: int = 1000

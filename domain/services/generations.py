@@ -34,6 +34,7 @@ from domain.prompts import AliasHit, InstructionChecker, PromptClassifier, Seman
 from domain.review_case import labels_of
 from domain.services.access import require_role
 from domain.services.rights import RightsCommands
+from domain.services.work_names import WorkNames
 from domain.work import Work
 
 
@@ -71,6 +72,7 @@ class GenerationCommands(RightsCommands):
     classifier: PromptClassifier
     instruction_checker: InstructionChecker
     work_names: Follower
+    work_catalogue: WorkNames  # what `work_names` feeds
     # PDQ frame indexes following the log (adapters/hash_bank.py), set by the composition
     # root: the bank of removed content (rule STAYDOWN) and published videos' frames.
     hash_bank: FrameHashIndex | None = None
@@ -174,7 +176,8 @@ class GenerationCommands(RightsCommands):
         return GateInput(requester=requester_facts, prompt=prompt, seconds=seconds, now=now,
                          categories=categories, cameos=tuple(cameos), works=tuple(works),
                          remix=remix,
-                         semantic_matcher_configured=self.semantic_matcher.configured)
+                         semantic_matcher_configured=self.semantic_matcher.configured,
+                         registered_works=self.work_catalogue.count)
 
     def consent_now(self, generation: Generation) -> ConsentCheck:
         """CONSENT-STILL-VALID: the consent rules of a decided generation, on consent as it
@@ -360,7 +363,8 @@ class GenerationCommands(RightsCommands):
                     ", ".join(decision.rule_codes),
                     {"post_rules": decision.trace(), "trace": list(generation.trace),
                      "frames": list(found["evidence_frames"]),
-                     "findings": {k: found.get(k) for k in ("faces", "works", "safety")}},
+                     "findings": {k: found.get(k)
+                                  for k in ("faces", "works", "safety", "voices")}},
                     "normal", labels_of(decision.rule_codes))
                 generation.hold_for_review(actor, case.id, decision.rule_codes)
                 changed.append(case)

@@ -1,7 +1,7 @@
 """The generation worker: an allowed request becomes a published video, a held one (a review
-case with the evidence) or a rejected one. Render → scan (faces, protected works, safety) →
-after-generation rules → watermark, visible mark, C2PA, read-back → consent re-check →
-publish. Every step is recorded as an event before the next one starts, so a retried or
+case with the evidence) or a rejected one. Render → scan (faces, protected works, safety,
+voices) → after-generation rules → watermark, visible mark, C2PA, read-back → consent
+re-check → publish. Every step is recorded as an event before the next one starts, so a retried or
 re-delivered job resumes where the last attempt stopped and adds nothing twice.
 
 Fail closed: a scanner that is not configured, raises or runs over its time yields a
@@ -33,6 +33,7 @@ from domain.identity import Identity
 from domain.ids import cameo_id, identity_id
 from domain.jobs import Job, TransientJobError
 from domain.member import Member
+from domain.observe import NullObserver, PipelineObserver
 from domain.pipeline_ports import Frames, FrameScanner, PipelinePorts
 from domain.provenance import ProvenanceClaim
 
@@ -53,7 +54,7 @@ class PipelineSettings:
     # left to finish; nothing it computes is recorded).
     timeouts: dict[str, float] = field(default_factory=lambda: {
         "render": 300.0, "faces": 120.0, "works": 120.0, "safety": 120.0,
-        "watermark": 300.0})
+        "voices": 120.0, "watermark": 300.0})
 
 
 class GenerationPipeline:
@@ -61,8 +62,10 @@ class GenerationPipeline:
     generation and step). `handle` is the job handler; `give_up` the queue's last resort."""
 
     def __init__(self, app: Any, ports: PipelinePorts,
-                 settings: PipelineSettings | None = None, worker: str | None = None) -> None:
+                 settings: PipelineSettings | None = None, worker: str | None = None,
+                 observer: PipelineObserver | None = None) -> None:
         self.app = app
+        self.observer: PipelineObserver = observer or NullObserver()
         self.ports = ports
         self.settings = settings or PipelineSettings()
         self.worker = worker or f"{socket.gethostname()}-{os.getpid()}"
@@ -87,7 +90,8 @@ class GenerationPipeline:
                     self._delete_artifacts(generation)  # also what a late attempt wrote
                 return
             try:
-                after = self._steps[step](generation, attempt)
+                with self.observer.step(step, job.subject_id):
+                    after = self._steps[step](generation, attempt)
             except (InvalidTransitionError, ConflictError):
                 now = self.app.get(Generation, generation_id)
                 if now.state in STEPS and now.state == generation.state:
@@ -135,12 +139,14 @@ class GenerationPipeline:
             f"{self.worker}/{self.ports.generator.name}", attempt))
 
     def _scan(self, g: Generation, attempt: int) -> State:
-        frames = self._timed("decode", self.ports.video.sample,
-                             self.ports.blobs.get(g.artifact_digest), self.settings.sample_fps)
+        rendered = self.ports.blobs.get(g.artifact_digest)
+        frames = self._timed("decode", self.ports.video.sample, rendered,
+                             self.settings.sample_fps)
         findings: dict[str, Any] = {
             "faces": self._face_findings(g, frames),
             "works": self._scanner_findings("works", self.ports.works, frames),
             "safety": self._scanner_findings("safety", self.ports.safety, frames),
+            "voices": self._voice_findings(g, rendered),
             "frames_sampled": len(frames)}
         # Frames for a reviewer, kept only if the rules ask for one: the scan's record
         # decides in the same transaction, so they are made before it.
@@ -157,7 +163,8 @@ class GenerationPipeline:
             return after
         payload = self.app.assign_watermark_serial(self.actor, g.id)
         handle = self.app.get(Member, g.requester_id).handle
-        claim = ProvenanceClaim(str(g.id), payload, extra={"creator": handle})
+        claim = ProvenanceClaim(str(g.id), payload, created_at=g.created_on,
+                                system=self.ports.generator.name, extra={"creator": handle})
         signed = self._bounded("watermark", self._mark_and_sign, g, payload, handle, claim,
                                timed=False)
         if signed is None:
@@ -175,14 +182,16 @@ class GenerationPipeline:
 
     def _mark_and_sign(self, g: Generation, payload: bytes, handle: str,
                        claim: ProvenanceClaim) -> bytes | None:
-        """Invisible mark, visible mark, H.264, read-back of both, C2PA; None when the
-        watermark or the manifest does not read back from the file to be published."""
+        """Invisible mark, visible mark, H.264 (the rendered audio copied in), read-back of
+        both, C2PA; None when the watermark or the manifest does not read back from the
+        file to be published."""
         p = self.ports
-        frames, fps = self._timed("decode", p.video.decode, p.blobs.get(g.artifact_digest))
+        rendered = p.blobs.get(g.artifact_digest)
+        frames, fps = self._timed("decode", p.video.decode, rendered)
         marked = self._timed("watermark", p.watermarker.embed, frames, payload)
         if p.marker is not None:
             marked = self._timed("visible_mark", p.marker.apply, marked, handle, fps)
-        mp4 = self._timed("encode", p.video.encode, marked, fps)
+        mp4 = self._timed("encode", p.video.encode, marked, fps, rendered)
         reading = self._timed("readback", lambda: p.watermarker.detect(p.video.decode_luma(mp4)))
         if reading.payload != payload:
             return None
@@ -259,6 +268,26 @@ class GenerationPipeline:
         findings: dict[str, Any] = report.as_findings()
         return findings
 
+    def _voice_findings(self, g: Generation, media: bytes) -> dict[str, Any]:
+        """VOICE-NOT-OTHERS' findings on the rendered file's audio; the featured cameo
+        owners' voices are theirs to lend, as their faces are."""
+        voices = self.ports.voices
+        if voices is None:
+            return {"configured": False, "error": "", "segments": [],
+                    "reason": "no voice scan is wired into this worker"}
+        consenting = frozenset(str(identity_id(m)) for m in g.featured_member_ids)
+        try:
+            report = self._bounded("voices", voices.scan, media, consenting)
+        except Exception as exc:  # fail closed: recorded, and the rule holds the video
+            log.exception("voice scan of %s failed", g.id)
+            return {"configured": True, "error": f"{type(exc).__name__}: {exc}"[:300],
+                    "segments": []}
+        found: dict[str, Any] = report.as_findings()
+        for segment in found["segments"]:
+            subject = segment["subject_id"]
+            segment["member_id"] = self._member_of(subject) if subject else None
+        return found
+
     def _evidence(self, frames: Frames, findings: dict[str, Any]) -> list[str]:
         """A few sampled frames for the reviewer: those where flagged faces appear first,
         else evenly spaced ones."""
@@ -281,8 +310,9 @@ class GenerationPipeline:
         try:
             return fn(*args)
         finally:
-            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + (
-                time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.stage_seconds[stage] = self.stage_seconds.get(stage, 0.0) + seconds
+            self.observer.stage(stage, seconds)
 
     def _bounded(self, step: str, fn: Callable[..., T], *args: Any, timed: bool = True) -> T:
         """Runs a step with its time limit; over it, StepTimeoutError (its result, if it

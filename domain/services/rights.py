@@ -7,8 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from domain.actors import SYSTEM, Actor, Role
-from domain.alias_policy import AliasPolicy
-from domain.errors import AliasTooGenericError, NotFoundError, ValidationError
+from domain.alias_policy import TOO_SHORT, AliasPolicy, AliasRefusal
+from domain.errors import AliasTooGenericError, NotFoundError
 from domain.grant import Grant, GrantTerms
 from domain.prompts import WorkAliasIndex
 from domain.rights_holder import RightsHolder
@@ -52,13 +52,16 @@ class RightsCommands(ConsentCommands):
 
         def body() -> tuple[str, list[Any]]:
             self.get(RightsHolder, UUID(actor.id))
-            unusable = self.alias_index.unusable((title, *aliases))
-            if unusable:
-                # They would match inside ordinary prompts all the time.
-                raise ValidationError("these names are too short to recognise in prompts",
-                                      aliases=list(unusable))
-            refused = self.alias_policy.refusals((title, *aliases)) \
-                if self.alias_policy is not None else ()
+            names = (title, *aliases)
+            refused = list(self.alias_policy.refusals(names)
+                           if self.alias_policy is not None else ())
+            # Too short for the index whatever the policy: they would match inside
+            # ordinary prompts all the time.
+            judged = {r.alias for r in refused}
+            refused += [AliasRefusal(name, TOO_SHORT, (
+                f"{name!r} is too short to recognise in prompts once spacing and "
+                "punctuation are ignored; register a longer name"))
+                for name in self.alias_index.unusable(names) if name not in judged]
             if refused:
                 raise AliasTooGenericError(
                     "these names would block ordinary prompts: " + "; ".join(

@@ -26,9 +26,11 @@ class WorkNames:
         self.aliases = aliases
         self.semantic = semantic
         self._loaded = False
+        self.count = 0  # works registered (withdrawn ones included), as far as followed
 
     def apply(self, events: Iterable[Positioned]) -> None:
         works = [event for _, event in events]
+        self.count += len(works)
         if not self._loaded:
             # The whole log at start: one automaton build instead of one per work, and the
             # descriptions embedded in batches.

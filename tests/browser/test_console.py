@@ -5,8 +5,6 @@ A forged form and an expired session are refused. The case page's screenshot is 
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from tests.browser.conftest import ARTIFACTS, ConsoleSite
 from tests.e2e.review_helpers import held_with_media, staff
 
@@ -79,7 +77,8 @@ async def test_a_reviewer_works_a_case_and_a_second_reviewer_decides_the_appeal(
     views = [(e["actor_id"], e["summary"]["item"], e["summary"]["unblurred"])
              for e in history["items"] if e["event"] == "EvidenceViewed"]
     assert (first_id, "frame:0", False) in views and (first_id, "frame:0", True) in views
-    assert UUID(gid)
+    # the appeal overturned the removal: the video is no longer rejected
+    assert (await api.call("GET", f"/generations/{gid}", ada))["state"] != "rejected"
 
 
 async def test_a_forged_form_and_an_expired_session_are_refused(site: ConsoleSite):

@@ -68,6 +68,17 @@ class Api:
                               b"\x01" * 32, "test-model", 0.9, 0.95)
         return member_id, token
 
+    async def settled(self) -> None:
+        """Until the read models and the processes that run beside them (revocation, the
+        job dispatcher) have applied every event, including any they recorded meanwhile."""
+        runner = self.client._transport.app.state["read_side"].runner  # type: ignore[attr-defined]
+        recorder = self.container.app.recorder
+        while True:
+            position = recorder.max_notification_id() or 0
+            assert await runner.wait_for(position), "the read side fell behind"
+            if (recorder.max_notification_id() or 0) == position:
+                return
+
     async def worker(self, fn: Any, *args: Any) -> Any:
         """A worker step (render, scan, publish...) and then the read models catch up."""
         result = fn(WORKER, *args)

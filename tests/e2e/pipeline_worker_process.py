@@ -9,7 +9,9 @@ the same `adapters.worker.run_worker`. Differences from production, all test-onl
   a running job's in-progress key for its longest timeout plus the grace);
 - CONSENTRY_TEST_LEAKED_FACE: a PNG the generator leaks into every clip (journey 3);
 - CONSENTRY_TEST_SCAN_DELAY: seconds the safety scan waits, so that a test killing the
-  worker once a render is recorded reliably kills it before the scan is.
+  worker once a render is recorded reliably kills it before the scan is;
+- CONSENTRY_TEST_SPANS_FILE: the worker's spans, one JSON object a line (the SDK's console
+  exporter writing to that file), for the test to assemble the trace with the API's.
 
 `WorkerProcess` starts and stops such processes for the tests."""
 
@@ -26,8 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
 from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
+from adapters.tracing import configure_tracing
 from adapters.worker import run_worker
 from domain.generator import Generator
 from domain.jobs import GENERATE, VERIFY_IDENTITY
@@ -50,6 +55,10 @@ class DelayedSafety(ScriptedSafety):
 def main() -> None:
     env = os.environ
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if env.get("CONSENTRY_TEST_SPANS_FILE"):
+        spans = Path(env["CONSENTRY_TEST_SPANS_FILE"]).open("a")  # noqa: SIM115 - the process's life
+        configure_tracing("consentry-worker", ConsoleSpanExporter(
+            out=spans, formatter=lambda span: span.to_json(indent=None) + "\n"))
     safety = DelayedSafety(delay=float(env.get("CONSENTRY_TEST_SCAN_DELAY", "0")))
     container = bootstrap(Settings.from_env(), safety=safety)
     generator: Generator | None = None

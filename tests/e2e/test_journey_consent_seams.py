@@ -150,9 +150,9 @@ async def test_a_grant_amended_to_drop_remix_takes_the_remix_down(live: LiveApi)
     _, ada_token = await verified_member(live, "ada", face_media.astronaut(), seed=12)
     _, cy_token = await verified_member(live, "cyd", group_member(2), seed=24)
     holder = await studio(live)
-    _, grant = await work(live, holder, "Comet the Dog", ["comet"], audience="everyone",
+    _, grant = await work(live, holder, "Comet the Dog", ["comet the dog"], audience="everyone",
                           uses=["generate", "remix"])
-    source = await generate(live, ada_token, "comet runs on a beach", [])
+    source = await generate(live, ada_token, "comet the dog runs on a beach", [])
     made = await remix(live, cy_token, source["id"], "at night")
     assert made["state"] == "published", made
 
@@ -185,6 +185,23 @@ async def test_a_work_seen_only_in_the_frames_is_in_its_usage_and_its_grant_gove
     await live.call("POST", f"/grants/{grant}/revoke", holder, json={"reason": "ended"})
     await live.settle()
     assert (await state(live, ada_token, video["id"]))["state"] == "taken_down"
+
+
+async def test_a_withdrawn_work_seen_only_in_the_frames_is_not_published(live: LiveApi):
+    _, ada_token = await verified_member(live, "ada", face_media.astronaut(), seed=15)
+    holder = await studio(live)
+    rocket = photo("rocket")
+    poster, _ = await work(live, holder, "Rocket Launch Poster", ["rocket poster"],
+                           kind="artwork", audience="everyone")
+    await live.call("POST", f"/works/{poster}/references", holder, expect=201,
+                    content=png(rocket), headers={"content-type": "image/png"})
+    await live.call("POST", f"/works/{poster}/withdraw", holder,
+                    json={"reason": "the poster is retired"})
+    live.generator.inner = ShowsPicture(rocket)
+
+    video = await generate(live, ada_token, "a quiet evening", [])
+    assert video["state"] != "published", video
+    assert poster in video["featured_work_ids"]
 
 
 async def test_consent_that_now_needs_a_person_takes_the_video_out_of_the_feed_with_a_case(

@@ -176,3 +176,24 @@ async def test_a_withdrawn_work_is_marked_and_takes_no_more_grants(api: Api):
     assert refused["code"] == "invalid-state"
     listed = await api.call("GET", "/works", studio)
     assert [w["withdrawn"] for w in listed["items"]] == [True]
+
+
+async def test_everyday_words_and_too_short_names_are_refused_as_aliases_with_the_reason(
+        api: Api):
+    studio = (await api.call("POST", "/rights-holders", api.admin, expect=201,
+                             json={"name": "Mammoth Pictures",
+                                   "proof": "trademark-registry-extract-5120"}))["secret"]
+    response = await api.client.post("/works", headers=api.auth(studio), json={
+        "title": "Max the Mammoth", "kind": "character", "aliases": ["Max", "Ox", "Maxi Mammoth"]})
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["code"] == "alias-too-generic"
+    kinds = {r["alias"]: r["kind"] for r in problem["refusals"]}
+    assert kinds == {"Max": "common_word", "Ox": "too_short"}
+    assert all(r["reason"] for r in problem["refusals"])
+    assert (await api.call("GET", "/works", studio))["items"] == [], "nothing registered"
+
+    # the same word with context words is a name, not an everyday word
+    await api.call("POST", "/works", studio, expect=201, json={
+        "title": "Max the Mammoth", "kind": "character", "aliases": ["Maxi Mammoth"]})

@@ -85,7 +85,8 @@ async def test_evidence_goes_to_staff_of_the_queue_filtered_and_every_view_is_re
     assert await _views(api, case_id) == [("frame:0", False, reviewer_id),
                                           ("frame:0", True, reviewer_id),
                                           ("video", False, reviewer_id)]
-    assert gid
+    # looking is not deciding: the video is still held
+    assert (await api.call("GET", f"/generations/{gid}", ada))["state"] == "held"
 
 
 async def test_wellness_defaults_per_label_and_each_reviewers_own_choice(api: Api):

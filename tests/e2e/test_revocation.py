@@ -70,6 +70,6 @@ async def test_withdrawing_an_approval_keeps_videos_the_permission_level_still_a
     _, ada_token, bob, bob_token, video = await friends_video(api)  # ada: everyone
     await api.call("POST", "/cameo/approvals", ada_token, json={"member_id": bob})
     await api.call("DELETE", f"/cameo/approvals/{bob}", ada_token)
-    await asyncio.sleep(0.3)
+    await api.settled()  # the revocation process has seen the withdrawal
     still = await api.call("GET", f"/generations/{video}", bob_token)
     assert still["state"] == "published"

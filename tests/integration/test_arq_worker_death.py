@@ -13,6 +13,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from arq.constants import in_progress_key_prefix, job_key_prefix
+from redis.asyncio import Redis
 
 from adapters.jobs_arq import ArqJobQueue
 from domain.jobs import Job
@@ -55,7 +57,15 @@ async def test_a_job_whose_worker_was_killed_is_completed_once_by_another(
         second = start_worker(redis_url, queue_name, log)
         lines = await lines_when(log, lambda ls: any(x.startswith("done") for x in ls))
         await asyncio.wait_for(queue.join(), 10)
-        await asyncio.sleep(1.5)  # longer than the in-progress key lives: no third run
+        # Nothing left that could run it a third time: no job, no in-progress key, nothing
+        # in the queue.
+        redis = Redis.from_url(redis_url)
+        try:
+            keys = [job_key_prefix + job.id, in_progress_key_prefix + job.id]
+            assert await redis.exists(*keys) == 0
+            assert await redis.zcard(queue_name) == 0
+        finally:
+            await redis.aclose()
 
         lines = log.read_text().splitlines()
         assert [line.split()[:3] for line in lines] == [

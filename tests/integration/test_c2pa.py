@@ -4,20 +4,29 @@ and rejected once the media bytes are altered."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import uuid
 from pathlib import Path
 
 import numpy as np
 import pytest
 from cryptography import x509
 
-from adapters.c2pa_signing import (
-    C2paProvenanceSigner,
+from adapters.c2pa_credentials import (
     SigningCredentials,
     ensure_development_credentials,
+    ephemeral_development_credentials,
+)
+from adapters.c2pa_signing import (
+    C2paProvenanceSigner,
+    generation_of,
+    manifest_label,
+    manifest_store,
 )
 from adapters.video_io import encode_video
 from domain.provenance import (
     DIGITAL_SOURCE_TYPE,
+    SOFT_BINDING_ALGORITHM,
     ProvenanceClaim,
     ProvenanceError,
     ProvenanceSigner,
@@ -68,6 +77,46 @@ def test_the_manifest_declares_creation_and_a_soft_binding_to_the_watermark(sign
     assert action["action"] == "c2pa.created"
     assert action["digitalSourceType"].endswith("trainedAlgorithmicMedia")
     assert assertions["c2pa.soft-binding"]["blocks"][0]["value"] == "obLD1OX2"
+    assert assertions["c2pa.soft-binding"]["alg"] == SOFT_BINDING_ALGORITHM
+
+
+def test_the_manifest_discloses_provider_system_version_time_and_a_unique_id(mp4) -> None:
+    """What the AI-disclosure rules ask of a marking, read back from the signed file: the
+    time and system from the c2pa.created action, the provider, and the manifest's own
+    identifier, which is the generation's id."""
+    generation = str(uuid.uuid4())
+    made = datetime.datetime(2026, 11, 30, 18, 5, 7, tzinfo=datetime.UTC)
+    claim = ProvenanceClaim(generation, bytes.fromhex("a1b2c3d4e5f6"), created_at=made,
+                            system="composite-v1", extra={"creator": "lumen"})
+    signer = C2paProvenanceSigner(ephemeral_development_credentials(),
+                                  provider="Example Studio Ltd", generator_version="9.9.1")
+    record = signer.read_bytes(signer.sign_bytes(mp4, claim))
+    assert record.disclosure is not None
+    assert record.disclosure.provider == "Example Studio Ltd"
+    assert (record.disclosure.system_name, record.disclosure.system_version) == (
+        "composite-v1", "9.9.1")
+    assert record.disclosure.created_at == "2026-11-30T18:05:07Z"
+    assert record.disclosure.manifest_id == manifest_label(generation) == f"urn:c2pa:{generation}"
+    assert record.disclosure.digital_source_type == DIGITAL_SOURCE_TYPE
+    assert record.generation_id == generation
+
+
+def test_the_manifest_store_is_taken_out_of_a_signed_file_for_the_resolution_api(
+    signer, mp4
+) -> None:
+    store = manifest_store(signer.sign_bytes(mp4, CLAIM))
+    assert store is not None and store[4:8] == b"jumb"
+    assert manifest_store(mp4) is None
+    assert manifest_store(b"\x00\x00\x00\x08free") is None
+
+
+def test_a_manifest_id_leads_back_to_its_generation_and_nothing_else_does() -> None:
+    generation = uuid.uuid4()
+    assert generation_of(manifest_label(str(generation))) == generation
+    assert generation_of(f"urn:c2pa:{generation}:consentry") == generation
+    assert generation_of("urn:c2pa:not-a-uuid") is None
+    assert generation_of(f"urn:uuid:{generation}") is None
+    assert generation_of(manifest_label("gen-7f3a")) != generation
 
 
 def test_a_development_chain_verifies_as_intact_but_never_as_trusted(signer, mp4) -> None:

@@ -214,3 +214,62 @@ def test_moving_the_index_to_the_front_keeps_every_frame():
 def test_the_encoder_refuses_frames_of_the_wrong_shape():
     with pytest.raises(ValueError, match="expected"):
         encode_h264(iter([np.zeros((64, 64, 3), np.uint8)]), width=96, height=64, fps=12)
+
+
+# -- the audio track --------------------------------------------------------------------
+def soundtrack(mp4: bytes) -> np.ndarray:
+    from inference.speech import decode_audio
+
+    audio = decode_audio(mp4)
+    assert audio is not None, "the clip has an audio track"
+    return audio
+
+
+def loud(audio: np.ndarray, start: float, end: float) -> float:
+    """RMS level of a stretch of 16 kHz audio."""
+    part = audio[int(start * 16_000):int(end * 16_000)]
+    return float(np.sqrt(np.mean(part ** 2)))
+
+
+def test_a_clip_without_recordings_has_a_silent_audio_track_of_its_length():
+    clip = CompositeGenerator().render(request(seconds=2.0))
+    audio = soundtrack(clip.mp4)
+    assert audio.size == pytest.approx(2.0 * 16_000, abs=2048)
+    assert float(np.abs(audio).max()) < 1e-3
+
+
+def test_a_cameo_speaks_only_with_the_recording_a_test_lends_it_and_the_same_bytes_again(
+        references: dict[str, CameoReference]):
+    from tests.speech_media import spoken, wav
+
+    speech, rate = spoken("one two three four", "en-us")
+    eileen = references["eileen"]
+    asked = request(seconds=2.5, cameos=(eileen,))
+    silent = CompositeGenerator().render(asked)
+    speaking = CompositeGenerator(voices={eileen.owner_id: wav(speech, rate)})
+    clip = speaking.render(asked)
+
+    assert float(np.abs(soundtrack(silent.mp4)).max()) < 1e-3
+    audio = soundtrack(clip.mp4)
+    assert loud(audio, 0.0, 0.2) < 1e-3, "the recording starts at 0.25 s"
+    assert loud(audio, 0.3, 1.5) > 0.02
+    assert speaking.render(asked).mp4 == clip.mp4
+
+
+def test_the_leaky_generator_can_leak_a_voice_without_a_face(
+        analyzer: DlibFaceAnalyzer, references: dict[str, CameoReference]):
+    from tests.speech_media import spoken, wav
+
+    speech, rate = spoken("seven eight nine", "en-us+f3")
+    leaky: Generator = LeakyGenerator(CompositeGenerator(), leaked_voice_wav=wav(speech, rate))
+    clip = leaky.render(request(seconds=2.0))
+    frames, _ = decode(clip.mp4)
+
+    assert clip.generator == "leaky-test"
+    assert all(analyzer.detect(frame) == [] for frame in sampled(frames, 3))
+    assert loud(soundtrack(clip.mp4), 0.3, 1.2) > 0.02
+    with pytest.raises(ValueError, match="leaks"):
+        LeakyGenerator(CompositeGenerator())
+    with pytest.raises(ValueError, match="WAV"):
+        CompositeGenerator(voices={"x": b"not a wav"}).render(request(
+            seconds=0.5, cameos=(replace(references["grace"], owner_id="x"),)))

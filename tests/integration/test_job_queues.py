@@ -101,8 +101,7 @@ async def test_an_enqueued_job_runs_its_handler_once(open_queue: Open):
     first = job()
 
     assert await queue.enqueue(first) is True
-    await queue.join()
-    await asyncio.sleep(0.2)  # nothing runs it again
+    await queue.join()  # nothing queued, running or waiting for a retry
 
     assert record.attempts(first) == [1]
     assert record.give_ups == []
@@ -167,8 +166,7 @@ async def test_after_the_last_attempt_give_up_is_called_exactly_once(open_queue:
                              backoff=(0.05,))
     doomed = job("broken")
     await queue.enqueue(doomed)
-    await queue.join()
-    await asyncio.sleep(0.3)  # and nothing more happens
+    await queue.join()  # given up: nothing queued, running or waiting for a retry
 
     assert record.attempts(doomed) == [1, 2, 3]
     assert len(record.give_ups) == 1

@@ -32,6 +32,7 @@ from domain.pipeline_ports import PipelinePorts
 from domain.provenance import ProvenanceClaim, ProvenanceRecord, WatermarkReading
 from domain.review_case import ReviewCase
 from domain.services.pipeline import GenerationPipeline, PipelineSettings
+from domain.voice import VoiceFinding, VoiceScanReport, VoiceVerdict
 from tests.fakes import World, event_count
 
 pytestmark = pytest.mark.integration
@@ -88,6 +89,27 @@ class Faces:
 
 
 @dataclass
+class Voices:
+    """Hears one stretch of speech per entry of `speakers`: (identity id, verdict)."""
+
+    speakers: list[tuple[str, VoiceVerdict]] = field(default_factory=list)
+    configured: bool = True
+    error: Exception | None = None
+    heard: list[tuple[bytes, frozenset[str]]] = field(default_factory=list)
+
+    def scan(self, media: bytes, consenting: frozenset[str]) -> VoiceScanReport:
+        self.heard.append((media, consenting))
+        if self.error:
+            raise self.error
+        if not self.configured:
+            return VoiceScanReport("scripted-voice", (), configured=False,
+                                   reason="no speaker model is configured")
+        return VoiceScanReport("scripted-voice", tuple(
+            VoiceFinding(n, n + 1.5, subject, 0.05, verdict)
+            for n, (subject, verdict) in enumerate(self.speakers)))
+
+
+@dataclass
 class Report:
     data: dict[str, Any]
 
@@ -113,7 +135,9 @@ class Video:
     def decode_luma(self, mp4: bytes) -> Any:
         return mp4
 
-    def encode(self, frames: Any, fps: float) -> bytes:
+    def encode(self, frames: Any, fps: float, audio_from: bytes | None = None) -> bytes:
+        assert audio_from is not None and audio_from.startswith(b"clip of"), \
+            "the rendered file's audio goes into the published one"
         return b"h264:" + bytes(frames)
 
     def jpeg(self, frame: Any) -> bytes:
@@ -185,7 +209,7 @@ def rig(tmp_path: Any) -> Rig:
     ports = PipelinePorts(generator=Generator(), blobs=container.blobs,
                           cameo_faces=CameoFaces(), faces=Faces(), works=Scanner(NO_WORKS),
                           safety=Scanner(ALLOW), video=Video(), watermarker=Watermarker(),
-                          signer=Signer())
+                          signer=Signer(), voices=Voices())
     pipeline = GenerationPipeline(container.app, ports, PipelineSettings(), worker="w1")
     yield Rig(container, world, ports, pipeline, requester, friend)
     pipeline.close()
@@ -203,10 +227,15 @@ def test_an_allowed_request_is_rendered_scanned_watermarked_and_published(rig: R
     assert published.endswith(b"|c2pa=" + str(generation_id).encode())
     rules = {r["code"]: r["outcome"] for r in g.findings["post_rules"]}
     assert rules == {"FACE-CONSENTED": "pass", "FACE-NOT-OTHERS": "pass",
-                     "WORK-VISUAL": "pass", "SAFETY": "pass", "STAYDOWN": "pass"}
-    # the generator got the cameo's reference face, the face scan her template
+                     "WORK-VISUAL": "pass", "SAFETY": "pass", "VOICE-NOT-OTHERS": "pass",
+                     "STAYDOWN": "pass"}
+    # the generator got the cameo's reference face, the face scan her template, the voice
+    # scan the rendered file with her as the one consenting voice
+    friend = str(identity_id(UUID(rig.friend.id)))
     assert [c.owner_id for c in rig.ports.generator.requests[0].cameos] == [rig.friend.id]
-    assert list(rig.ports.faces.seen_cameos[0]) == [str(identity_id(UUID(rig.friend.id)))]
+    assert list(rig.ports.faces.seen_cameos[0]) == [friend]
+    [(media, consenting)] = rig.ports.voices.heard
+    assert media.startswith(b"clip of a picnic") and consenting == frozenset({friend})
 
 
 def test_running_the_job_again_adds_no_event(rig: Rig):
@@ -244,6 +273,36 @@ def test_a_near_threshold_face_is_held_with_frames_scores_and_trace(rig: Rig):
     assert frames and all(rig.container.blobs.get(d).startswith(b"jpeg:") for d in frames)
 
 
+def test_a_verified_persons_voice_nobody_asked_for_is_rejected(rig: Rig):
+    stranger = rig.world.member("vic")
+    rig.ports.voices.speakers = [(str(identity_id(UUID(stranger.id))),
+                                  VoiceVerdict.OTHER_IDENTITY)]
+    g = rig.run(rig.request())
+    assert g.state == "rejected" and g.rule_codes == ("VOICE-NOT-OTHERS",)
+    assert not rig.container.blobs.exists(g.artifact_digest)
+    [segment] = g.findings["voices"]["segments"]
+    assert segment["member_id"] == stranger.id and segment["verdict"] == "other_identity"
+
+
+def test_a_near_threshold_voice_is_held_for_a_person_to_listen(rig: Rig):
+    stranger = rig.world.member("val")
+    rig.ports.voices.speakers = [(str(identity_id(UUID(stranger.id))), VoiceVerdict.REVIEW)]
+    g = rig.run(rig.request())
+    assert g.state == "held"
+    case = rig.app.get(ReviewCase, g.case_ids[-1])
+    assert "VOICE-NOT-OTHERS" in case.reason
+    rule = {r["code"]: r for r in case.evidence["post_rules"]}["VOICE-NOT-OTHERS"]
+    assert rule["outcome"] == "review"
+    assert case.evidence["findings"]["voices"]["segments"][0]["member_id"] == stranger.id
+
+
+def test_a_cameos_own_voice_and_voices_nobody_enrolled_are_published(rig: Rig):
+    friend = str(identity_id(UUID(rig.friend.id)))
+    rig.ports.faces.people = [(friend, TrackVerdict.CAMEO)]
+    rig.ports.voices.speakers = [(friend, VoiceVerdict.CONSENTED)]
+    assert rig.run(rig.request(cameos=(rig.friend,))).state == "published"
+
+
 def test_a_held_video_approved_by_a_reviewer_goes_on_to_publication(rig: Rig):
     stranger = rig.world.member("eve")
     generation_id = rig.request()
@@ -254,18 +313,29 @@ def test_a_held_video_approved_by_a_reviewer_goes_on_to_publication(rig: Rig):
     assert rig.run(generation_id).state == "published"
 
 
-@pytest.mark.parametrize("section", ["faces", "works", "safety"])
+@pytest.mark.parametrize("section", ["faces", "works", "safety", "voices",
+                                     "voices-failing", "voices-absent"])
 def test_a_scanner_that_is_not_configured_or_fails_holds_instead_of_publishing(
         rig: Rig, section: str):
     if section == "faces":
         rig.ports.faces.error = RuntimeError("model crashed")
     elif section == "works":
         rig.ports.works = Scanner({"configured": False, "error": "", "matches": []})
-    else:
+    elif section == "safety":
         rig.ports.safety = Scanner({"configured": False, "error": "", "labels": {}})
+    elif section == "voices":
+        rig.ports.voices.configured = False
+    elif section == "voices-failing":
+        rig.ports.voices.error = RuntimeError("speaker model crashed")
+    else:
+        rig.ports.voices = None
     g = rig.run(rig.request())
     assert g.state == "held"
     assert not g.watermarked
+    if section.startswith("voices"):
+        rule = {r["code"]: r for r in g.findings["post_rules"]}["VOICE-NOT-OTHERS"]
+        assert rule["outcome"] == "review" and rule["evidence"]["reason"].startswith(
+            "voice scan"), rule
 
 
 def test_an_unlicensed_work_in_the_frames_is_rejected_a_licensed_one_is_not(rig: Rig):

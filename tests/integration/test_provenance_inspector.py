@@ -1,7 +1,10 @@
-"""The lookup's reading of an upload through the real codec, watermark and C2PA signer:
-formats, public limits and the bounded decode."""
+"""The lookup's reading of an upload through the real decoder (the sample the media intake
+takes in its sandbox, run here in process), watermark and C2PA signer: formats, public
+limits and the bounded decode."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -9,8 +12,10 @@ from PIL import Image
 from skimage import data
 
 from adapters.c2pa_signing import C2paProvenanceSigner, ephemeral_development_credentials
-from adapters.provenance_lookup import ProvenanceInspector
-from adapters.video_io import DecodeLimits, PyAvVideoCodec, encode_video
+from adapters.media_intake import decode_sample
+from adapters.provenance_lookup import ProvenanceInspector, check_media_type
+from adapters.video_io import PyAvVideoCodec, encode_video
+from api.controllers.provenance import KEEP_FRAMES, LOOKUP_LIMITS
 from domain.errors import MediaLimitsExceededError, UnsupportedMediaTypeError
 from inference.watermark import DctSpreadSpectrumWatermarker
 
@@ -34,20 +39,19 @@ def clip(frames: int = 36, size: tuple[int, int] = (360, 640)) -> np.ndarray:
 def test_a_webm_copy_is_read_by_its_watermark_alone(inspector: ProvenanceInspector):
     marked = inspector.watermarker.embed(clip(), SERIAL)
     webm = encode_video(marked, FPS, codec="libvpx-vp9", crf=36, container_format="webm")
-    evidence = inspector.inspect(webm, "video/webm")
+    sample = decode_sample(webm, "video/webm", LOOKUP_LIMITS, keep=KEEP_FRAMES, luma=True)
+    evidence = inspector.evidence(webm, "video/webm", sample.frames)
     assert evidence.reading.payload == SERIAL and evidence.manifest is None
 
 
-def test_uploads_past_the_public_limits_are_refused_with_a_stable_code(
-        inspector: ProvenanceInspector):
+def test_uploads_past_the_public_limits_are_refused_with_a_stable_code():
     mp4 = PyAvVideoCodec.encode_h264(clip(frames=24), FPS, preset="veryfast")
-    strict = ProvenanceInspector(inspector.watermarker, inspector.signer,
-                                 PyAvVideoCodec(DecodeLimits(max_seconds=0.5)))
+    strict = dataclasses.replace(LOOKUP_LIMITS, max_seconds=0.5)
     with pytest.raises(MediaLimitsExceededError) as refused:
-        strict.inspect(mp4, "video/mp4")
+        decode_sample(mp4, "video/mp4", strict, keep=KEEP_FRAMES, luma=True)
     assert refused.value.code == "media-limits-exceeded" and refused.value.status == 422
     with pytest.raises(UnsupportedMediaTypeError):
-        inspector.inspect(mp4, "image/gif")
+        check_media_type("image/gif")
 
 
 def test_the_decode_keeps_a_bounded_sample_of_scaled_down_luma_frames():

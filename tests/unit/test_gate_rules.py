@@ -132,8 +132,19 @@ def test_work_licensed_needs_a_grant_covering_requester_use_content_and_date():
 
 def test_work_licensed_says_when_no_semantic_matcher_looked():
     result = rules.work_licensed(gate())
-    assert result.outcome == "pass"
+    assert result.outcome == "pass"  # no work registered: nothing could be described
     assert result.evidence["semantic_matcher"] == "not configured"
+
+
+def test_without_a_semantic_matcher_registered_works_send_the_prompt_to_a_person():
+    result = rules.work_licensed(replace(gate(), registered_works=3))
+    assert result.outcome == "review"
+    assert result.evidence["semantic_matcher"] == "not configured"
+    assert "3 registered works" in result.evidence["unchecked"]
+    configured = replace(gate(), registered_works=3, semantic_matcher_configured=True)
+    assert rules.work_licensed(configured).outcome == "pass"
+    denied = replace(gate(works=(work(grant(valid_now=False)),)), registered_works=3)
+    assert rules.work_licensed(denied).outcome == "fail"  # the worse outcome stays
 
 
 def test_public_figure_appears_only_through_their_own_cameo_or_a_grant():

@@ -1,7 +1,8 @@
 """House conventions of the HTTP API, checked on the generated OpenAPI description: every
 operation has an explicit id, every POST takes an Idempotency-Key, every paged list takes a
 cursor, and every operation but health, registration, the public provenance lookup and the
-schema needs a bearer key."""
+schema needs a bearer key. The public C2PA Soft Binding Resolution API keeps the specification's
+operation ids and paths."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ import pytest
 from api.app import create_app
 
 pytestmark = pytest.mark.unit
-PUBLIC = {"health", "registerMember", "lookupProvenance", "takedownChallenge",
-          "fileTakedownRequest", "getTakedownRequest"}
+PUBLIC = {"health", "registerMember", "lookupProvenance", "provenanceCheckPage",
+          "checkProvenanceUpload", "takedownChallenge", "fileTakedownRequest",
+          "getTakedownRequest",
+          # the C2PA Soft Binding Resolution API, with the specification's operation ids
+          "getSupportedBindings", "queryByBinding", "queryByLargeBinding", "uploadFile",
+          "getManifestById"}
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +60,20 @@ def test_every_operation_but_the_public_ones_needs_a_bearer_key(spec: dict[str, 
     open_ops = [op["operationId"] for _, _, op in operations(spec)
                 if op.get("security", spec.get("security")) in (None, [])]
     assert set(open_ops) <= PUBLIC
+
+
+def test_the_soft_binding_resolution_api_has_the_specification_paths_and_ids(
+        spec: dict[str, Any]):
+    expected = {("/c2pa/v1/matches/byBinding", "get"): "queryByBinding",
+                ("/c2pa/v1/matches/byBinding", "post"): "queryByLargeBinding",
+                ("/c2pa/v1/matches/byContent", "post"): "uploadFile",
+                ("/c2pa/v1/manifests/{manifestId}", "get"): "getManifestById",
+                ("/c2pa/v1/services/supportedAlgorithms", "get"): "getSupportedBindings"}
+    found = {(path, method): op["operationId"] for path, method, op in operations(spec)
+             if path.startswith("/c2pa/")}
+    assert found == expected
+    by_binding = spec["paths"]["/c2pa/v1/matches/byBinding"]["get"]
+    assert {p["name"] for p in by_binding["parameters"]} >= {"alg", "value", "maxResults"}
+    by_content = spec["paths"]["/c2pa/v1/matches/byContent"]["post"]
+    assert {p["name"] for p in by_content["parameters"]} >= {"alg", "maxResults", "hintAlg",
+                                                             "hintValue"}

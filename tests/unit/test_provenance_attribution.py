@@ -1,5 +1,7 @@
 """Which evidence the provenance lookup believes: the watermark over the manifest, and a
-manifest only when it verifies and agrees with the serial of the generation it names."""
+manifest only when it verifies and agrees with the serial of the generation it names; and
+whose disclosure it reports: the upload's manifest when believed, else the published
+original's."""
 
 from __future__ import annotations
 
@@ -9,7 +11,12 @@ from uuid import UUID, uuid4
 import pytest
 
 from adapters.provenance_lookup import Evidence, attribute
-from domain.provenance import ProvenanceRecord, WatermarkReading
+from domain.provenance import (
+    DIGITAL_SOURCE_TYPE,
+    Disclosure,
+    ProvenanceRecord,
+    WatermarkReading,
+)
 from projections.provenance import PublicRecord
 
 pytestmark = pytest.mark.unit
@@ -37,9 +44,19 @@ def read(payload: bytes | None) -> WatermarkReading:
     return WatermarkReading(payload, 1.0 if payload else 0.3, 1e-20 if payload else 1.0)
 
 
+def disclosure(generation_id: UUID, provider: str = "Consentry") -> Disclosure:
+    return Disclosure(provider, "composite-v1", "0.1.0", "2026-01-01T00:00:00Z",
+                      f"urn:c2pa:{generation_id}", DIGITAL_SOURCE_TYPE)
+
+
 def manifest(names: bytes, valid: bool = True, claims: bytes | None = None) -> ProvenanceRecord:
-    return ProvenanceRecord(str(GENERATIONS[names].generation_id), claims or names, valid,
-                            False, None)
+    generation_id = GENERATIONS[names].generation_id
+    return ProvenanceRecord(str(generation_id), claims or names, valid, False, None,
+                            disclosure=disclosure(generation_id, provider="in the file"))
+
+
+async def published(generation_id: UUID) -> Disclosure | None:
+    return disclosure(generation_id, provider="published original")
 
 
 async def test_watermark_and_manifest_that_agree_name_the_generation_by_both():
@@ -74,3 +91,30 @@ async def test_a_manifest_claiming_another_serial_than_its_generation_got_is_ign
 async def test_a_payload_that_names_no_generation_is_no_provenance():
     verdict = await attribute(Evidence(read(bytes(6)), None), by_serial, by_id)
     assert verdict.record is None and "names no generation" in verdict.note
+
+
+async def test_a_believed_manifest_gives_its_own_disclosure():
+    verdict = await attribute(Evidence(read(SERIAL), manifest(SERIAL)), by_serial, by_id,
+                              published)
+    assert verdict.disclosure is not None and verdict.disclosure_from == "file"
+    assert verdict.disclosure.provider == "in the file"
+
+
+async def test_a_stripped_copy_gets_the_published_originals_disclosure_through_its_watermark():
+    verdict = await attribute(Evidence(read(SERIAL), None), by_serial, by_id, published)
+    assert verdict.found_by == "watermark" and verdict.disclosure_from == "published"
+    assert verdict.disclosure == disclosure(GENERATIONS[SERIAL].generation_id,
+                                            provider="published original")
+
+
+async def test_a_manifest_overruled_by_the_watermark_lends_no_disclosure():
+    verdict = await attribute(Evidence(read(SERIAL), manifest(OTHER)), by_serial, by_id,
+                              published)
+    assert verdict.disclosure_from == "published"
+    assert verdict.disclosure is not None
+    assert verdict.disclosure.manifest_id.endswith(str(GENERATIONS[SERIAL].generation_id))
+
+
+async def test_no_provenance_means_no_disclosure():
+    verdict = await attribute(Evidence(read(bytes(6)), None), by_serial, by_id, published)
+    assert (verdict.disclosure, verdict.disclosure_from) == (None, "")

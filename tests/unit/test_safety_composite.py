@@ -8,7 +8,11 @@ from dataclasses import dataclass
 import pytest
 
 from domain.media_scan import SafetyClassifier, SafetyDecision, SafetyReport
-from inference.safety_composite import CompositeSafetyClassifier
+from inference.safety_composite import (
+    CompositeSafetyClassifier,
+    LazyCategoryClassifier,
+    embedded_safety,
+)
 
 pytestmark = pytest.mark.unit
 FRAMES = [(0.0, object())]
@@ -68,3 +72,46 @@ def test_with_no_model_at_all_the_composite_is_not_configured():
     report = composite.scan(FRAMES)
     assert not composite.configured and not report.configured
     assert report.decision is SafetyDecision.REVIEW
+
+
+def test_a_lazy_model_loads_at_its_first_scan_once():
+    loads: list[int] = []
+
+    def load() -> Scripted:
+        loads.append(1)
+        return Scripted(("sexual",), SafetyDecision.ALLOW)
+
+    lazy = LazyCategoryClassifier(("sexual",), load)
+    composite = CompositeSafetyClassifier([lazy], categories=("sexual",))
+    assert loads == [], "building it loads nothing"
+    assert composite.scan(FRAMES).decision is SafetyDecision.ALLOW
+    composite.scan(FRAMES)
+    assert loads == [1]
+
+
+def test_a_lazy_model_that_cannot_load_is_not_configured_and_says_why():
+    def load() -> Scripted:
+        raise ImportError("No module named 'nudenet'")
+
+    lazy = LazyCategoryClassifier(("sexual",), load)
+    composite = CompositeSafetyClassifier([lazy], categories=("sexual",),
+                                          missing=("no open_clip checkpoint",))
+    report = composite.scan(FRAMES)
+    assert not lazy.configured and not report.configured
+    assert report.decision is SafetyDecision.REVIEW
+    assert "no open_clip checkpoint" in report.reason
+    assert "nudenet" in lazy.scan(FRAMES).reason
+
+
+def test_the_embedded_default_says_when_the_nudity_extra_is_missing(
+        monkeypatch: pytest.MonkeyPatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "nudenet" else real(name, *a))
+    composite = embedded_safety(missing=("no open_clip checkpoint is configured",))
+    report = composite.scan(FRAMES)
+    assert not composite.configured and report.decision is SafetyDecision.REVIEW
+    assert "`nudity` (NudeNet) is not installed" in report.reason
+    assert "no open_clip checkpoint" in report.reason

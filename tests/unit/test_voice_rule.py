@@ -96,3 +96,42 @@ def test_findings_record_each_segment_with_its_verdict(index: TieredFaceIndex):
     assert findings["segments"] == [{"start": 0.5, "end": 2.5, "subject_id": "ada",
                                      "distance": round(1 - math.cos(math.radians(5)), 4),
                                      "verdict": "other_identity"}]
+
+
+# -- the after-generation rule on the recorded findings ------------------------------------
+def rule_on(voices: dict | None) -> tuple[str, dict]:
+    from domain.gate.post_rules import VOICE_NOT_OTHERS, evaluate_post
+
+    findings = {} if voices is None else {"voices": voices}
+    results = {r.code: r for r in evaluate_post(findings).results}
+    return results[VOICE_NOT_OTHERS].outcome, results[VOICE_NOT_OTHERS].evidence
+
+
+def test_the_rule_fails_on_another_persons_voice_and_names_them(index: TieredFaceIndex):
+    report = judge_voices([SpeechSegment(0.5, 2.5, at(5)), SpeechSegment(3.0, 4.0, at(29))],
+                          index, THRESHOLDS, frozenset())
+    findings = report.as_findings()
+    findings["segments"][0]["member_id"] = "member-of-ada"
+    outcome, evidence = rule_on(findings)
+    assert outcome == "fail"
+    assert [s["member_id"] for s in evidence["other_voices"]] == ["member-of-ada"]
+    assert len(evidence["review_voices"]) == 1 and evidence["segments"] == 2
+
+
+def test_the_rule_holds_near_threshold_voices_and_passes_cameos_and_strangers(
+        index: TieredFaceIndex):
+    near = judge_voices([SpeechSegment(0.0, 2.0, at(29))], index, THRESHOLDS, frozenset())
+    assert rule_on(near.as_findings())[0] == "review"
+    own = judge_voices([SpeechSegment(0.0, 2.0, at(5)), SpeechSegment(2.0, 4.0, at(45))],
+                       index, THRESHOLDS, frozenset({"ada"}))
+    assert rule_on(own.as_findings())[0] == "pass"
+
+
+@pytest.mark.parametrize("voices", [
+    None,  # no voice scan recorded at all
+    {"configured": False, "reason": "no speaker model is configured", "segments": []},
+    {"configured": True, "error": "RuntimeError: model crashed", "segments": []},
+])
+def test_the_rule_fails_closed_when_nobody_listened(voices: dict | None):
+    outcome, evidence = rule_on(voices)
+    assert outcome == "review" and evidence["reason"].startswith("voice scan")

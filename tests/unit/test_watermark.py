@@ -165,28 +165,35 @@ def test_payloads_of_the_wrong_size_and_non_uint8_frames_are_refused(marker, cli
 
 
 def test_the_false_positive_bound_falls_as_more_codeword_symbols_match() -> None:
-    bounds = [log10_false_positive(a, 20, 5) for a in range(21)]
+    bounds = [log10_false_positive(a, 20, 3) for a in range(21)]
     assert all(later < earlier for earlier, later in itertools.pairwise(bounds))
     # A random word matches ~20/64 positions: the bound is then vacuous, as it should be.
     assert bounds[1] > 0
-    # The acceptance point: 15 of 20 positions keep five hypotheses under one in a million.
+    # The acceptance point: 15 of 20 positions keep three hypotheses under one in a million.
     assert bounds[15] <= -6 < bounds[14]
 
 
-def test_unmarked_reads_are_uniform_over_the_64_symbol_values(marker, clip) -> None:
+def test_the_bound_pays_for_the_grid_and_each_sync_chosen_read(marker) -> None:
+    assert marker.hypotheses == 3
+    assert DctSpreadSpectrumWatermarker(KEY, sync_candidates=4).hypotheses == 5
+    assert DctSpreadSpectrumWatermarker(KEY, registration=False).hypotheses == 1
+
+
+def test_unmarked_reads_are_uniform_over_the_64_symbol_values(clip) -> None:
     """The null model behind the bound: without a mark, each position reads each value
-    with probability 1/64. Checked over many keys on one unmarked frame."""
-    hits = 0
-    trials = 0
-    codeword = marker._code.encode(PAYLOAD)
-    for key_index in range(150):
+    with probability 1/64, on the unedited grid and at the alignments the sync pattern
+    chose. Checked over many keys on one short unmarked clip."""
+    codeword = DctSpreadSpectrumWatermarker(KEY)._code.encode(PAYLOAD)
+    small = np.stack([np.asarray(Image.fromarray(f).resize((320, 180))) for f in clip[:2]])
+    hits = trials = 0
+    for key_index in range(60):
         other = DctSpreadSpectrumWatermarker(f"null-model-key-{key_index:04d}-padding".encode())
-        luma = other._luma(clip[:1])
-        scores = other._per_frame_scores(other._features(luma, 1.0), 0, 360, 640)[0]
-        hits += int(np.count_nonzero(scores.argmax(axis=1) == codeword))
-        trials += codeword.size
+        reads = other._reads(other._residuals(small))
+        for scores in other._seed_scores(reads, key_index % 16):
+            hits += int(np.count_nonzero(scores.sum(axis=0).argmax(axis=1) == codeword))
+            trials += codeword.size
     rate = hits / trials
-    # Binomial(3000, 1/64): mean 46.9, sd 6.8 hits; allow five sd.
+    assert trials == 60 * 3 * 20  # the grid and two sync-chosen reads per seed
     assert abs(rate - 1 / 64) < 5 * math.sqrt(1 / 64 * 63 / 64 / trials)
 
 
