@@ -130,5 +130,5 @@ def mark_process_dead(pid: int | None = None) -> None:
 
 
 def observe_takedown_margin(category: str, seconds: float) -> None:
-    """For the takedown requests (a later issue): deadline minus the actioning time."""
+    """Deadline minus the actioning time of a takedown request (not called yet)."""
     TAKEDOWN_MARGIN.labels(category).observe(seconds)

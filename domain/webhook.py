@@ -15,7 +15,8 @@ from domain.errors import ValidationError
 WORK_USED = "work.used"
 GENERATION_TAKEN_DOWN = "generation.taken_down"
 GRANT_EXPIRED = "grant.expired"
-# Defined for the takedown requests of a later issue: nothing produces it yet.
+# Accepted at registration; nothing produces it yet (the removed videos' own
+# generation.taken_down messages go out).
 TAKEDOWN_REQUEST_ACTIONED = "takedown_request.actioned"
 CAMEO_APPEARANCE = "cameo.appearance"
 REVIEW_DECIDED = "review.decided"
