@@ -15,8 +15,6 @@ from domain.errors import ValidationError
 WORK_USED = "work.used"
 GENERATION_TAKEN_DOWN = "generation.taken_down"
 GRANT_EXPIRED = "grant.expired"
-# Accepted at registration; nothing produces it yet (the removed videos' own
-# generation.taken_down messages go out).
 TAKEDOWN_REQUEST_ACTIONED = "takedown_request.actioned"
 CAMEO_APPEARANCE = "cameo.appearance"
 REVIEW_DECIDED = "review.decided"

@@ -12,11 +12,13 @@ from domain.generation import DECIDED, FINAL, Generation
 from domain.grant import Grant
 from domain.member import Member
 from domain.review_case import ReviewCase
+from domain.takedown import TakedownRequest
 from domain.webhook import (
     CAMEO_APPEARANCE,
     GENERATION_TAKEN_DOWN,
     GRANT_EXPIRED,
     REVIEW_DECIDED,
+    TAKEDOWN_REQUEST_ACTIONED,
     WORK_USED,
 )
 from domain.work import Work
@@ -49,6 +51,8 @@ def messages_of(event: Any, app: Aggregates) -> list[Message]:
             return _appearances(event.originator_id, app, "published")
         case Generation.TakenDown():
             return _taken_down(event, app)
+        case TakedownRequest.Actioned():
+            return _actioned(event, app)
         case Grant.Expired():
             grant = app.find(Grant, event.originator_id)
             return [] if grant is None else [Message(GRANT_EXPIRED, {
@@ -120,6 +124,28 @@ def _taken_down(event: Generation.TakenDown, app: Aggregates) -> list[Message]:
         found.append(Message(GENERATION_TAKEN_DOWN, {
             "generation_id": str(generation.id), "cause": dict(event.cause),
             "work_ids": works}, holder))
+    return found
+
+
+def _actioned(event: TakedownRequest.Actioned, app: Aggregates) -> list[Message]:
+    """To client apps: what a takedown request removed and how fast; to each rights holder
+    whose works the removed videos showed: the same, with those works. Never who asked."""
+    request = app.find(TakedownRequest, event.originator_id)
+    if request is None:
+        return []
+    data = {"reference": request.reference, "category": request.category,
+            "removed_generation_ids": [str(g) for g in event.removed],
+            "seconds_since_filing": event.seconds_since_filing}
+    found = [Message(TAKEDOWN_REQUEST_ACTIONED, data)]
+    holders: dict[str, set[str]] = {}
+    for generation_id in event.removed:
+        generation = app.find(Generation, generation_id)
+        for work_id in generation.featured_work_ids if generation is not None else ():
+            holder = _holder(app, work_id)
+            if holder is not None:
+                holders.setdefault(holder, set()).add(str(work_id))
+    found += [Message(TAKEDOWN_REQUEST_ACTIONED, {**data, "work_ids": sorted(works)}, holder)
+              for holder, works in holders.items()]
     return found
 
 

@@ -20,6 +20,8 @@ from adapters.media_intake import MediaIntake
 from adapters.settings import Settings
 from api.app import close_state, create_app, open_state
 from tests.e2e.conftest import Api
+from tests.e2e.takedown_helpers import file_request, reviewer, takedown_case
+from tests.e2e.test_provenance import published_video
 from tests.fakes import FakeClock, HeldJobs
 from tests.webhook_receiver import Receiver, verify
 
@@ -189,3 +191,26 @@ async def test_a_client_app_hears_of_a_cameo_appearance_in_a_draft(hooks: Hooks)
     assert verify(created["secret"], got.headers, got.body)
     assert got.json()["data"] == {"member_id": bea, "generation_id": made["generation_id"],
                                   "stage": "draft", "by_member_id": ada, "by_handle": "ada"}
+
+
+async def test_a_client_app_hears_what_a_takedown_request_removed(hooks: Hooks):
+    created = await hooks.call("POST", "/webhooks/endpoints", hooks.admin, expect=201,
+                               json={"url": hooks.receiver.url,
+                                     "event_types": ["takedown_request.actioned"]})
+    gid, _ = await published_video(hooks, "lumen")
+    filed = await file_request(hooks, gid)
+    rita = await reviewer(hooks)
+    case = await takedown_case(hooks, rita, gid)
+    await hooks.call("POST", f"/review/cases/{case['id']}/claim", rita)
+    await hooks.call("POST", f"/review/takedown-requests/{filed['reference']}/decision", rita,
+                     json={"valid": True, "policy_code": "NCII-1"})
+
+    await hooks.receiver.until(lambda: len(hooks.receiver.accepted()) == 1)
+    got = hooks.receiver.accepted()[0]
+    assert verify(created["secret"], got.headers, got.body)
+    payload = got.json()
+    assert payload["type"] == "takedown_request.actioned"
+    assert payload["data"]["reference"] == filed["reference"]
+    assert payload["data"]["removed_generation_ids"] == [gid]
+    assert payload["data"]["category"] == "intimate_imagery"
+    assert "contact" not in got.body and "signature" not in payload["data"]
