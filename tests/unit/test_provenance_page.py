@@ -8,8 +8,8 @@ import pytest
 
 from api.provenance_page import failure, page, result
 from api.schemas.provenance import (
-    C2paOut,
     BankOut,
+    C2paOut,
     DisclosureOut,
     ProvenanceOut,
     PublicGenerationOut,
