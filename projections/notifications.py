@@ -1,6 +1,7 @@
 """Members' in-app notifications, fed from the log: appearances in drafts and published
 videos, takedowns of one's videos with the cause, review outcomes, strikes (added, or
-withdrawn on appeal) and verification results. Each view keeps the few facts it needs
+withdrawn on appeal), verification results, and intimate-imagery takedown requests about a
+video one appears in. Each view keeps the few facts it needs
 (handles, who asked for a generation, whom a case is about) and the members' read
 markers."""
 
@@ -19,11 +20,14 @@ from domain.identity import Identity
 from domain.inbox import Inbox
 from domain.member import Member
 from domain.review_case import ReviewCase
+from domain.takedown import TakedownRequest
 from projections.base import InMemoryView, RowwisePostgresView, decode_cursor, encode_cursor
 
 APPEARANCE, TAKEN_DOWN, REVIEW_OUTCOME, VERIFICATION = (
     "appearance", "taken_down", "review_outcome", "verification")
 STRIKE = "strike"
+TAKEDOWN_REQUEST = "takedown_request"  # an intimate-imagery request about a video one is in
+INTIMATE_IMAGERY = "intimate_imagery"  # domain.takedown.CATEGORIES
 Fact = tuple[str, str]  # (kind, key)
 SELF_CONTAINED = (Member.StrikeAdded, Member.StrikeWithdrawn)  # notify without any fact
 
@@ -65,6 +69,8 @@ def needs(event: Any) -> list[Fact]:
             return [("case", key)]
         case Identity.Verified() | Identity.VerificationFailed() | Identity.DuplicateSuspected():
             return [("identity", key)]
+        case TakedownRequest.Filed() if event.category == INTIMATE_IMAGERY:
+            return [("featured", str(event.generation_id))]
     return []
 
 
@@ -87,6 +93,14 @@ def notify(event: Any, facts: dict[Fact, Any], handle_of: dict[str, str]
                 "subject_id": case["subject_id"], "decision": event.decision,
                 "policy_code": event.policy_code,
                 "appeal": isinstance(event, ReviewCase.AppealDecided)})]
+        case TakedownRequest.Filed() if event.category == INTIMATE_IMAGERY:
+            # The people the video shows (its verified cameos and faces matched to
+            # members) hear that someone asked for its removal as intimate imagery.
+            gid = str(event.generation_id)
+            return [(member, TAKEDOWN_REQUEST, {
+                "generation_id": gid, "reference": event.reference,
+                "category": event.category, "deadline": event.deadline.isoformat()})
+                for member in facts.get(("featured", gid), ())]
         case Member.StrikeAdded():
             return [(key, STRIKE, {"case_id": str(event.case_id), "state": "added",
                                    "policy_code": event.policy_code,

@@ -13,7 +13,8 @@ from projections.notifications import Notification
 class NotificationOut(msgspec.Struct):
     """`kind`: appearance (in a draft or a published video, by @handle), taken_down (one's
     video, with the cause), review_outcome, strike (`state`: added, with the policy code and
-    its expiry, or withdrawn on appeal), verification."""
+    its expiry, or withdrawn on appeal), verification, takedown_request (someone asked for a
+    video one appears in to be removed as intimate imagery: its reference and deadline)."""
 
     id: int
     kind: str

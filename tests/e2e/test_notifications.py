@@ -11,6 +11,7 @@ import pytest
 
 from tests.e2e.conftest import Api
 from tests.e2e.review_helpers import staff
+from tests.e2e.takedown_helpers import file_request
 from tests.e2e.test_journey_review import enrol, held
 
 pytestmark = pytest.mark.e2e
@@ -90,3 +91,25 @@ async def test_the_author_hears_the_review_outcome(api: Api):
     assert [(n["kind"], n["data"].get("state") or n["data"].get("appeal")) for n in items[:2]] \
         == [("strike", "withdrawn"), ("review_outcome", True)]
     assert items[0]["data"] == {"case_id": case_id, "state": "withdrawn"}
+
+
+async def test_the_people_in_a_video_hear_of_an_intimate_imagery_request_about_it(api: Api):
+    _, ada_token = await api.member("ada")
+    bea, bea_token = await api.member("bea")
+    await api.call("POST", "/cameo/enable", bea_token, json={"permission": "everyone"})
+    made = await api.call("POST", "/generations", ada_token, expect=201, json={
+        "prompt": "two friends at the beach", "seconds": 3, "cameo_owner_ids": [bea]})
+    gid = made["generation_id"]
+    await api.publish(gid)
+
+    filed = await file_request(api, gid)
+    page = await inbox(api, bea_token)
+    told = [n for n in page["items"] if n["kind"] == "takedown_request"]
+    assert [n["data"]["reference"] for n in told] == [filed["reference"]]
+    assert told[0]["data"]["generation_id"] == gid
+    assert told[0]["data"]["category"] == "intimate_imagery" and told[0]["data"]["deadline"]
+    other = await file_request(api, gid, category="copyright")
+    again = await inbox(api, bea_token)
+    assert other["reference"] not in [n["data"].get("reference") for n in again["items"]]
+    # ada asked for the video; she is not in it, and hears of it when it is actioned
+    assert "takedown_request" not in [n["kind"] for n in (await inbox(api, ada_token))["items"]]
