@@ -6,9 +6,6 @@ review queue and the lag gauges of both processes."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,30 +19,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
-from tests.e2e.test_two_api_processes import ROOT, Server, free_port, stop
+from tests.e2e.test_two_api_processes import Server, start, stop
 from tests.fakes import WORKER
 from tests.verification_media import placeholder_video
 
 pytestmark = pytest.mark.e2e
-
-
-def serve(env: dict[str, str], log: Path, *args: str, timeout: float = 90.0) -> Server:
-    port = free_port()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(port), *args], cwd=ROOT,
-            env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(process, f"http://127.0.0.1:{port}", log)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{server.tail()}")
-        try:
-            if httpx.get(f"{server.url}/health", timeout=1.0).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.1)  # polling for the port to open, not waiting to assert
-    pytest.fail(f"the server did not answer within {timeout:.0f} s:\n{server.tail()}")
 
 
 @pytest.fixture
@@ -62,7 +40,7 @@ def two_workers(pg_schema: tuple[str, str], redis_url: str, tmp_path: Path
            "CONSENTRY_LOG_FORMAT": "json",
            # no instruction checker: a cameo with instructions goes to a person (review)
            "CONSENTRY_PROMPT_MODELS": "keywords"}
-    server = serve(env, tmp_path / "server.log", "--workers", "2")
+    server = start(env, tmp_path / "server.log", "--workers", "2")
     try:
         yield server, container, admin
     finally:

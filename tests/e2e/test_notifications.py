@@ -21,14 +21,19 @@ async def inbox(api: Api, token: str, **params: Any) -> Any:
     return await api.call("GET", "/members/me/notifications", token, params=params)
 
 
-async def test_a_member_is_told_of_appearances_takedowns_reviews_and_verification(api: Api):
+async def bea_in_adas_video(api: Api) -> tuple[str, str, str, str, str]:
+    """Ada publishes a video with Bea's cameo: (ada, her key, bea, her key, the video)."""
     ada, ada_token = await api.member("ada")
     bea, bea_token = await api.member("bea")
     await api.call("POST", "/cameo/enable", bea_token, json={"permission": "everyone"})
     made = await api.call("POST", "/generations", ada_token, expect=201, json={
         "prompt": "two friends at the beach", "seconds": 3, "cameo_owner_ids": [bea]})
-    gid = made["generation_id"]
-    await api.publish(gid)
+    await api.publish(made["generation_id"])
+    return ada, ada_token, bea, bea_token, made["generation_id"]
+
+
+async def test_a_member_is_told_of_appearances_takedowns_reviews_and_verification(api: Api):
+    ada, ada_token, _, bea_token, gid = await bea_in_adas_video(api)
 
     page = await inbox(api, bea_token)
     kinds = [(n["kind"], n["data"].get("stage") or n["data"].get("result")) for n in page["items"]]
@@ -94,13 +99,7 @@ async def test_the_author_hears_the_review_outcome(api: Api):
 
 
 async def test_the_people_in_a_video_hear_of_an_intimate_imagery_request_about_it(api: Api):
-    _, ada_token = await api.member("ada")
-    bea, bea_token = await api.member("bea")
-    await api.call("POST", "/cameo/enable", bea_token, json={"permission": "everyone"})
-    made = await api.call("POST", "/generations", ada_token, expect=201, json={
-        "prompt": "two friends at the beach", "seconds": 3, "cameo_owner_ids": [bea]})
-    gid = made["generation_id"]
-    await api.publish(gid)
+    _, ada_token, _, bea_token, gid = await bea_in_adas_video(api)
 
     filed = await file_request(api, gid)
     page = await inbox(api, bea_token)

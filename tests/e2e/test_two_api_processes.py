@@ -43,11 +43,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(env: dict[str, str], log: Path, timeout: float = 60.0) -> Server:
+def start(env: dict[str, str], log: Path, *args: str, timeout: float = 90.0) -> Server:
+    """`consentry serve` (with `args`) on a free loopback port, once it answers /health."""
     port = free_port()
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--port", str(port)], cwd=ROOT,
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(port), *args], cwd=ROOT,
             env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
     server = Server(process, f"http://127.0.0.1:{port}", log)
     deadline = time.monotonic() + timeout

@@ -16,9 +16,8 @@ import pytest
 from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
 from domain.actors import Actor, Role
-from tests.e2e.test_metrics_two_workers import serve
 from tests.e2e.test_two_api_processes import Deployment as _Deployment
-from tests.e2e.test_two_api_processes import Server, call, stop, verified_member
+from tests.e2e.test_two_api_processes import Server, call, start, stop, verified_member
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.e2e
@@ -52,7 +51,7 @@ def test_a_server_killed_between_commit_and_delivery_still_delivers(
         setup: tuple[dict[str, str], Any], tmp_path: Path):
     env, container = setup
     receiver = Receiver()
-    server = serve(env, tmp_path / "first.log")
+    server = start(env, tmp_path / "first.log")
     try:
         admin = container.app.create_first_admin("root")["secret"]
         d = _Deployment(server, server, container, admin)
@@ -78,7 +77,7 @@ def test_a_server_killed_between_commit_and_delivery_still_delivers(
     ada = Actor(member_id, Role.MEMBER)
     container.app.request_generation(ada, "zorblax sings at dawn", (), 3)
     receiver.hold.clear()
-    server = serve(env, tmp_path / "second.log")
+    server = start(env, tmp_path / "second.log")
     try:
         receiver.wait_for(lambda: len({r.message_id for r in receiver.accepted()}) == 2,
                           timeout=60)
