@@ -150,7 +150,9 @@ port_in_use() {
 free_port() {
     local port i
     for ((i = 0; i < 200; i++)); do
-        port=$((20000 + RANDOM % 40000))
+        # Below Linux's ephemeral range (32768-60999 by default): a port there can be a
+        # client connection's own end, which no listener shows but a bind still refuses.
+        port=$((20000 + RANDOM % 12000))
         [[ "$port" == "${1:-}" ]] && continue
         if ! port_in_use "$port"; then
             echo "$port"
