@@ -49,6 +49,23 @@ async def run_verification_job_directly(api: Api, member_id: str) -> None:
     await runner.wait_for(api.container.app.recorder.max_notification_id() or 0)
 
 
+async def again_if_misheard(api: Api, member_id: str, token: str, media: bytes,
+                            seed: int) -> bytes:
+    """After the worker decided: the recogniser mishears about 3% of espeak-ng's readings,
+    and a brisk reading of three digits can hold too little speech to enrol a voice from
+    (benchmarks.verification, docs/models.md). A member then answers a new challenge, and
+    so do these journeys, twice at most. Returns the video last uploaded."""
+    for attempt in range(1, 3):
+        last = list(api.container.app.events.get(identity_id(UUID(member_id))))[-1]
+        misheard = isinstance(last, Identity.VerificationFailed) \
+            and last.reasons == ("spoken_digits_mismatch",)
+        if not misheard and not (isinstance(last, Identity.Verified) and last.unchecked):
+            break
+        media = await upload_challenge_video(api, token, seed=seed + 100 * attempt)
+        await run_verification_job_directly(api, member_id)
+    return media
+
+
 def raw_files(folder: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file())
 
@@ -72,6 +89,8 @@ async def test_a_member_verifies_with_a_real_face_and_erasure_leaves_nothing_rec
     assert again["code"] == "invalid-state", "no new challenge while the video is checked"
 
     await run_verification_job_directly(api, ada)
+    media = await again_if_misheard(api, ada, token, media, seed=1)
+    raw = hashlib.sha256(media).hexdigest()
 
     me = await api.call("GET", "/identity", token)
     assert (me["status"], me["verified"], me["model_id"]) == (
@@ -136,13 +155,15 @@ async def test_reading_other_digits_than_the_challenge_fails_the_verification(ap
 async def test_the_same_face_on_a_second_account_is_held_until_a_reviewer_clears_it(
         api: Api):
     ada, ada_token = await api.member("ada", verified=False)
-    await upload_challenge_video(api, ada_token, seed=1)
+    media = await upload_challenge_video(api, ada_token, seed=1)
     await run_verification_job_directly(api, ada)
+    await again_if_misheard(api, ada, ada_token, media, seed=1)
     first = await api.call("GET", "/identity", ada_token)
     assert first["verified"], first
     bob, bob_token = await api.member("bob", verified=False)
-    await upload_challenge_video(api, bob_token, seed=2)
+    media = await upload_challenge_video(api, bob_token, seed=2)
     await run_verification_job_directly(api, bob)
+    await again_if_misheard(api, bob, bob_token, media, seed=2)
 
     me = await api.call("GET", "/identity", bob_token)
     assert (me["status"], me["verified"]) == ("held", False)
