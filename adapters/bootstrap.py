@@ -115,6 +115,10 @@ def bootstrap(settings: Settings | None = None, *, clock: Clock = utc_now,
         watermarker, signer = watermarker or built[0], signer or built[1]
     from inference.visible_mark import StampFinder
     faces = build_faces(settings, app, blobs, face_analyzer)
+    from adapters.face_tracks import PublishedFaceTracks
+
+    # followed lazily: its first comparison (a person's retroactive scan) reads the log
+    app.published_faces = PublishedFaceTracks(app, faces.vault, faces.analyzer.thresholds)
     app.secrets = WindowedSecretSealer(faces.key_store, clock)
     app.takedown_deadline = timedelta(hours=settings.takedown_deadline_hours)
     app.takedown_escalate_before = timedelta(hours=settings.takedown_escalate_hours)

@@ -90,7 +90,7 @@ def build_pipeline(container: Container, generator: Generator | None = None,
         cameo_faces=c.cameo_faces, faces=_FollowingFaceScanner(faces, c.face_index),
         works=c.work_scanner, safety=c.safety, video=PyAvVideoTools(),
         watermarker=c.watermarker, signer=c.signer, marker=MovingOverlayMarker(),
-        voices=c.voices)
+        voices=c.voices, sealer=c.vault)
     from adapters.observability import PipelineTelemetry
 
     return GenerationPipeline(c.app, ports, settings, observer=PipelineTelemetry())

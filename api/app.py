@@ -33,7 +33,11 @@ from api.controllers.notifications import NotificationController
 from api.controllers.provenance import ProvenanceController
 from api.controllers.provenance_check import ProvenanceCheckController
 from api.controllers.reports import ReportController
-from api.controllers.retroactive import RetroactiveAdminController, RetroactiveController
+from api.controllers.retroactive import (
+    PersonRetroactiveController,
+    RetroactiveAdminController,
+    RetroactiveController,
+)
 from api.controllers.review import MyCasesController, ReviewController, ReviewDeskController
 from api.controllers.review_config import ReviewConfigController
 from api.controllers.rights import GrantController, RightsHolderController, WorkController
@@ -65,7 +69,7 @@ CONTROLLERS: list[Any] = [
     NotificationController,
     TakedownController, TakedownReviewController, TakedownAdminController,
     HashBankController, CounterNoticeController, RetroactiveController,
-    RetroactiveAdminController,
+    RetroactiveAdminController, PersonRetroactiveController,
 ]
 
 

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from uuid import UUID
 
@@ -37,12 +38,22 @@ PUBLIC = Actor("public:bench", Role.PUBLIC)
 
 
 def published(app: Consentry, member: Member, frames: list[str], prompt: str,
-              remix_of: UUID | None = None) -> Generation:
+              remix_of: UUID | None = None,
+              seal: Callable[[UUID], tuple[bytes, ...]] | None = None,
+              face_model: str = "") -> Generation:
+    """A published video whose scan recorded `frames` (PDQ hex) and, with `seal`, one
+    unknown face track of `face_model` for each template `seal` kept for the video."""
     me = Actor(str(member.id), Role.MEMBER)
     g = Generation.request(me, member.id, prompt, (), 10, {}, remix_of)
     g.decide(me, "allow", (), (), (), {})
     g.record_render(WORKER, "a" * 64, 240, 10.0, "w", 1)
-    g.record_scan(WORKER, findings(frame_hashes=tuple(frames)))
+    sealed_tracks = seal(g.id) if seal is not None else ()
+    found = findings(frame_hashes=tuple(frames), tracks=tuple(
+        {"track_id": i, "verdict": "unknown", "candidates": []}
+        for i in range(len(sealed_tracks))))
+    if sealed_tracks:
+        found["faces"]["model_id"] = face_model
+    g.record_scan(WORKER, found, (), sealed_tracks)
     g.record_watermark(WORKER, f"{g.id.int % 2**48:012x}", "m" * 64, "p" * 64)
     g.publish(WORKER)
     return g

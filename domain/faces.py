@@ -359,6 +359,12 @@ def likeness_key(work_id: UUID) -> str:
     return f"{LIKENESS_PREFIX}{work_id}"
 
 
+def generation_key(generation_id: UUID) -> str:
+    """The key the face-track templates a video's scan kept are sealed under (the
+    retroactive scan of a newly verified person opens them); destroyed with the video."""
+    return f"generation:{generation_id}"
+
+
 def likeness_subject(work_id: UUID, reference_digest: str) -> str:
     return f"{likeness_key(work_id)}:{reference_digest[:16]}"
 
@@ -417,6 +423,9 @@ class FaceTrackFinding:
     median_sharpness: float
     candidates: tuple[SubjectMatch, ...]
     verdict: TrackVerdict
+    # The track's mean template: kept sealed by the worker (domain.faces.generation_key),
+    # never recorded in plain.
+    template: FaceTemplate | None = None
 
     @property
     def best(self) -> SubjectMatch | None:

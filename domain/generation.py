@@ -207,15 +207,23 @@ class Generation(ConsentryAggregate):
             g.attempt = self.attempt
 
     class Scanned(Event):
-        """`work_ids`: protected works found in the frames; they join the featured set."""
+        """`work_ids`: protected works found in the frames; they join the featured set.
+        `sealed_tracks`: each face track's template (in the order of `findings.faces.tracks`)
+        sealed under the video's key, domain.faces.generation_key; empty when none was kept
+        (a scan recorded before they were, or no sealer wired in)."""
 
         findings: dict[str, Any]
         work_ids: tuple[UUID, ...]
-        class_version = 2
+        sealed_tracks: tuple[bytes, ...]
+        class_version = 3
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["work_ids"] = []
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["sealed_tracks"] = []
 
         def update(self, g: Generation) -> None:
             g.scanned = True
@@ -370,10 +378,12 @@ class Generation(ConsentryAggregate):
                    seconds=seconds, worker=worker, attempt=attempt)
 
     def record_scan(self, actor: Actor, findings: dict[str, Any],
-                    work_ids: tuple[UUID, ...] = ()) -> None:
+                    work_ids: tuple[UUID, ...] = (),
+                    sealed_tracks: tuple[bytes, ...] = ()) -> None:
         self._check(self.Scanned, "scan")
         self._emit(self.Scanned, actor, findings=dict(findings),
-                   work_ids=tuple(dict.fromkeys(work_ids)))
+                   work_ids=tuple(dict.fromkeys(work_ids)),
+                   sealed_tracks=tuple(sealed_tracks))
 
     def assign_serial(self, actor: Actor, payload: str) -> None:
         """Once, before the watermark: the payload its video will carry."""

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 from domain.actors import Actor, Role
 from domain.aggregate import ConsentryAggregate, Principal
 from domain.errors import DomainError, InviteLimitReachedError, ValidationError
+from domain.retroactive import MATCH_POLICIES
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ class Member(Principal):
         self.strikes: list[Strike] = []
         self.generation_suspended_until: datetime | None = None
         self.generation_suspension_reason = ""
+        # What a video found showing this member's face after they verified does (a
+        # retroactive scan): MATCH_POLICIES, `review` until they choose.
+        self.match_policy = "review"
 
     @classmethod
     def register(cls, actor: Actor, handle: str, invite_id: UUID | None = None,
@@ -210,6 +214,18 @@ class Member(Principal):
                 f"the {self.tier} tier allows {cap} invites; {self.invites_issued} issued",
                 tier=self.tier, cap=cap, issued=self.invites_issued)
         self._emit(self.InviteCodesIssued, actor, invite_ids=tuple(invite_ids))
+
+    class MatchPolicySet(ConsentryAggregate.Event):
+        policy: str
+
+        def apply(self, member: Member) -> None:
+            member.match_policy = self.policy
+
+    def set_match_policy(self, actor: Actor, policy: str) -> None:
+        if policy not in MATCH_POLICIES:
+            raise ValidationError("unknown match policy", allowed=list(MATCH_POLICIES))
+        if policy != self.match_policy:
+            self._emit(self.MatchPolicySet, actor, policy=policy)
 
     def change_tier(self, actor: Actor, tier: str) -> None:
         if tier not in TIERS:

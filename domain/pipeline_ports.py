@@ -13,6 +13,7 @@ from domain.blobs import BlobStore
 from domain.faces import FaceScanReport, FaceTemplate
 from domain.generator import Generator
 from domain.provenance import ProvenanceSigner, Watermarker
+from domain.verification import TemplateSealer
 from domain.voice import VoiceScanReport
 
 Frames = Any  # sampled frames: a list of (seconds, H x W x 3 uint8 RGB)
@@ -88,3 +89,7 @@ class PipelinePorts:
     marker: VisibleMarker | None = None
     # None: no voice scan was wired in; the rule then holds every video (not configured).
     voices: VoiceScanner | None = None
+    # Seals each face track's template under the video's key (domain.faces.generation_key)
+    # for the retroactive scan of people who verify later; None: nothing is kept, and those
+    # scans count the video as unchecked.
+    sealer: TemplateSealer | None = None

@@ -9,9 +9,9 @@ from uuid import UUID, uuid4
 from domain.actors import Actor
 from domain.aggregate import ConsentryAggregate
 from domain.errors import ValidationError
+from domain.retroactive import MATCH_POLICIES
 
 WORK_KINDS = ("character", "brand", "artwork", "voice", "likeness")
-MATCH_POLICIES = ("block", "review", "track")  # the Content ID model
 MIN_ALIAS_CHARS = 3
 
 

@@ -195,7 +195,8 @@ class FaceScanService:
             largest_face_px=max(face.size for face in track.faces),
             median_sharpness=median(face.sharpness for face in track.faces),
             candidates=tuple(candidates),
-            verdict=_verdict(candidates))
+            verdict=_verdict(candidates),
+            template=centroid)
 
 
 def _verdict(candidates: list[SubjectMatch]) -> TrackVerdict:

@@ -1,5 +1,6 @@
-"""Retroactive scans (domain/retroactive.py): a work's match policy, its scans' progress and
-what they found; admins run the pending scans now (the server runs them every 30 s)."""
+"""Retroactive scans (domain/retroactive.py): a work's (or a member's) match policy, its
+scans' progress and what they found; admins run the pending scans now (the server runs them
+every 30 s)."""
 
 from __future__ import annotations
 
@@ -36,18 +37,20 @@ class MatchPolicyOut(msgspec.Struct):
 
 class RetroMatchOut(msgspec.Struct):
     generation_id: str
-    method: str  # alias | fuzzy (the prompt) | frames
+    method: str  # alias | fuzzy (the prompt) | frames | face (a person's)
     decision: str  # match | review
     action: str  # block | review | track
 
 
 class RetroScanOut(msgspec.Struct):
     """A scan's progress: `checked` of `total` published videos (as counted when it
-    started), what it matched and did; `finished` once every video was checked."""
+    started), what it matched and did; `finished` once every video was checked.
+    `unchecked`: videos among those checked that could not be compared (a person's scan:
+    the video's scan kept no face templates, or templates of another face model)."""
 
     id: str
-    work_id: str
-    trigger: str
+    subject_kind: Literal["work", "person"]
+    trigger: str  # registered | reference:<digest> (a work) | verified:<n> (a person)
     total: int
     checked: int
     finished: bool
@@ -55,10 +58,19 @@ class RetroScanOut(msgspec.Struct):
     blocked: int
     reviewed: int
     tracked: int
+    unchecked: int
     matches: list[RetroMatchOut]
+    work_id: str | None = None  # a work's scan
 
 
 class RetroScansOut(msgspec.Struct):
+    items: list[RetroScanOut]
+
+
+class PersonScansOut(msgspec.Struct):
+    """The member's match policy and the scans their verifications started."""
+
+    match_policy: str
     items: list[RetroScanOut]
 
 
@@ -84,6 +96,29 @@ class RetroactiveController(AuthenticatedController):
         app = container(request).app
         found = await sync_to_thread(app.retroactive_scans, actor, work_id)
         return RetroScansOut(msgspec.convert(found, list[RetroScanOut]))
+
+
+class PersonRetroactiveController(AuthenticatedController):
+    path = "/identity"
+    tags = ["identity"]
+
+    @put("/match-policy", operation_id="setPersonMatchPolicy", status_code=200)
+    async def policy(self, request: Req, actor: ActorDep, data: JSONBody[MatchPolicyIn],
+                     idempotency_key: IdempotencyKey = None) -> MatchPolicyOut:
+        """What a video published before you verified, found showing your face, does
+        (default `review`); a video you made or that features your cameo is never
+        matched."""
+        require(actor, Role.MEMBER)
+        app = container(request).app
+        return MatchPolicyOut(await command(request, app.set_person_match_policy, actor,
+                                            data.policy, key=idempotency_key))
+
+    @get("/retroactive-scans", operation_id="listPersonRetroactiveScans")
+    async def scans(self, request: Req, actor: ActorDep) -> PersonScansOut:
+        """The scans of the videos published before you verified, against your face."""
+        require(actor, Role.MEMBER)
+        found = await sync_to_thread(container(request).app.person_retroactive_scans, actor)
+        return msgspec.convert(found, PersonScansOut)
 
 
 class RetroactiveAdminController(AuthenticatedController):

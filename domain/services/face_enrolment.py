@@ -18,10 +18,12 @@ from domain.faces import (
     FaceIndex,
     FaceTemplate,
     IndexMatch,
+    generation_key,
     likeness_key,
     likeness_subject,
     likeness_work_of,
 )
+from domain.generation import Generation
 from domain.identity import Identity
 from domain.ids import identity_id
 from domain.services.consent import ConsentCommands
@@ -45,10 +47,13 @@ class FaceIndexFollower:
     event names (a withdrawn likeness work's key goes the same way). Every process replays
     all erasures once at start, so an erasure whose process died between the event and the
     shredding is completed by the next start (or the next catch-up anywhere): each step is
-    idempotent, and the position moves only once all of them succeeded."""
+    idempotent, and the position moves only once all of them succeeded. A video deleted or
+    rejected has its key destroyed the same way: the face-track templates its scan kept
+    (`Generation.Scanned.sealed_tracks`) go with it."""
 
     topics = (get_topic(Identity.Verified), get_topic(Identity.Erased),
-              get_topic(Work.ReferenceAdded), get_topic(Work.Withdrawn))
+              get_topic(Work.ReferenceAdded), get_topic(Work.Withdrawn),
+              get_topic(Generation.Deleted), get_topic(Generation.Rejected))
 
     def __init__(self, app: CoreApplication, index: FaceIndex, sealer: TemplateSealer,
                  blobs: BlobStore, batch: int = 1000) -> None:
@@ -72,8 +77,11 @@ class FaceIndexFollower:
         changes: dict[str, bytes | None] = {}  # subject -> sealed template (None: drop)
         erased: list[Identity.Erased] = []
         withdrawn: list[UUID] = []
+        gone: list[UUID] = []  # videos deleted or rejected: their kept face tracks go too
         for _, event in events:
-            if isinstance(event, Identity.Verified):
+            if isinstance(event, Generation.Deleted | Generation.Rejected):
+                gone.append(event.originator_id)
+            elif isinstance(event, Identity.Verified):
                 # A template of another model waits for re-enrolment, out of the index.
                 changes[str(event.originator_id)] = event.template_ciphertext \
                     if event.model_id == self.index.model_id else None
@@ -94,6 +102,8 @@ class FaceIndexFollower:
         opened = self._open(changes)
         for work_id in withdrawn:
             self.sealer.erase(likeness_key(work_id))
+        for generation_id in gone:
+            self.sealer.erase(generation_key(generation_id))
         if not self._built:
             self.index.rebuild((sid, t) for sid, t in opened.items() if t is not None)
             self._built = True

@@ -331,8 +331,8 @@ class GenerationCommands(RightsCommands):
         return found is not None and found.trusted
 
     def record_scan(self, actor: Actor, generation_id: UUID, findings: dict[str, Any],
-                    evidence_frames: tuple[str, ...] = (), key: str | None = None
-                    ) -> dict[str, Any]:
+                    evidence_frames: tuple[str, ...] = (), key: str | None = None,
+                    sealed_tracks: tuple[bytes, ...] = ()) -> dict[str, Any]:
         """Records what the scanners found together with what it leads to, in one
         transaction: the after-generation rules reject it, hold it with a review case (the
         evidence frames are kept for that case only), or let it go on to watermarking.
@@ -352,7 +352,7 @@ class GenerationCommands(RightsCommands):
             found["post_rules"] = decision.trace()
             found["evidence_frames"] = list(evidence_frames) \
                 if decision.outcome == "review" else []
-            generation.record_scan(actor, found, seen)
+            generation.record_scan(actor, found, seen, sealed_tracks)
             changed: list[Any] = [generation]
             case_id = None
             if decision.outcome == "reject":

@@ -25,7 +25,7 @@ from uuid import UUID
 from domain.actors import Actor, Role
 from domain.cameo import Cameo
 from domain.errors import ConflictError, DomainError, InvalidTransitionError
-from domain.faces import FaceTemplate, TrackVerdict
+from domain.faces import FaceTemplate, TrackVerdict, generation_key
 from domain.gate.post_rules import CONSENT_STILL_VALID, PIPELINE_ERROR, WATERMARK_READBACK
 from domain.generation import STEPS, Generation, State
 from domain.generator import CameoReference, RenderRequest
@@ -142,8 +142,9 @@ class GenerationPipeline:
         rendered = self.ports.blobs.get(g.artifact_digest)
         frames = self._timed("decode", self.ports.video.sample, rendered,
                              self.settings.sample_fps)
+        faces, sealed_tracks = self._face_findings(g, frames)
         findings: dict[str, Any] = {
-            "faces": self._face_findings(g, frames),
+            "faces": faces,
             "works": self._scanner_findings("works", self.ports.works, frames),
             "safety": self._scanner_findings("safety", self.ports.safety, frames),
             "voices": self._voice_findings(g, rendered),
@@ -151,7 +152,8 @@ class GenerationPipeline:
         # Frames for a reviewer, kept only if the rules ask for one: the scan's record
         # decides in the same transaction, so they are made before it.
         evidence = self._evidence(frames, findings)
-        result = self.app.record_scan(self.actor, g.id, findings, tuple(evidence))
+        result = self.app.record_scan(self.actor, g.id, findings, tuple(evidence),
+                                      sealed_tracks=sealed_tracks)
         if result["outcome"] != "review":
             for digest in evidence:  # a rejected or allowed video keeps no pictures
                 self.ports.blobs.delete(digest)
@@ -221,10 +223,13 @@ class GenerationPipeline:
         for digest in g.files:
             self.ports.blobs.delete(digest)
 
-    def _face_findings(self, g: Generation, frames: Frames) -> dict[str, Any]:
+    def _face_findings(self, g: Generation, frames: Frames
+                       ) -> tuple[dict[str, Any], tuple[bytes, ...]]:
+        """The findings to record, and each track's template sealed under the video's key
+        (in the order of the tracks; none when no sealer is wired in)."""
         faces = self.ports.faces
         if not faces.configured:
-            return {"configured": False, "error": "", "tracks": []}
+            return {"configured": False, "error": "", "tracks": []}, ()
         cameos: dict[str, FaceTemplate] = {}
         for owner_id in g.featured_member_ids:
             template = self.ports.cameo_faces.template(owner_id)
@@ -235,10 +240,14 @@ class GenerationPipeline:
         except Exception as exc:  # fail closed: recorded, and the rules hold the video
             log.exception("face scan of %s failed", g.id)
             return {"configured": True, "error": f"{type(exc).__name__}: {exc}"[:300],
-                    "tracks": []}
+                    "tracks": []}, ()
+        sealer, key = self.ports.sealer, generation_key(g.id)
+        templates = [t.template for t in report.tracks]
+        sealed = tuple(sealer.seal(key, t) for t in templates if t is not None) \
+            if sealer is not None and None not in templates else ()
         return {"configured": True, "error": "", "model_id": report.model_id,
                 "frames_sampled": report.frames_sampled,
-                "tracks": [self._track(t) for t in report.tracks]}
+                "tracks": [self._track(t) for t in report.tracks]}, sealed
 
     def _track(self, track: Any) -> dict[str, Any]:
         return {"track_id": track.track_id, "verdict": str(track.verdict),

@@ -1,11 +1,14 @@
 """Retroactive scans (domain/retroactive.py): a work registered is checked against the prompts
 of the videos already published (alias matcher), a reference added against their recorded
-frame hashes; the work's match policy decides what a match does. `run_retroactive_scans`
-starts a scan for every registration and reference that has none and runs the unfinished
-ones to their end, batch by batch (the API's periodic sweep calls it; admins can too).
+frame hashes, a member verified against the face-track templates their scans kept; the work's
+(or the member's) match policy decides what a match does. `run_retroactive_scans` starts a
+scan for every registration, reference and verification that has none and runs the
+unfinished ones to their end, batch by batch (the API's periodic sweep calls it; admins can
+too).
 
 `PublishedCatalogue` follows the log (docs/followers.md): the published videos and their
-prompts, the works' registrations and references, and the scans started and finished."""
+prompts, the works' registrations and references, the verifications, and the scans started
+and finished."""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ import contextlib
 import threading
 import time
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +27,10 @@ from domain.actors import SYSTEM, Actor, Role
 from domain.errors import ConflictError
 from domain.faces import MatchDecision
 from domain.generation import Generation, State
-from domain.retroactive import RetroactiveScan, scan_id
+from domain.identity import Identity
+from domain.ids import identity_id
+from domain.member import Member
+from domain.retroactive import PublishedFaces, RetroactiveScan, scan_id
 from domain.services.access import require_role
 from domain.services.log_follower import LogFollower, Positioned
 from domain.services.review import ReviewCommands
@@ -34,17 +41,23 @@ _RUNNING = threading.Lock()
 _LIVE = (Generation.Published, Generation.Restored)
 _GONE = (Generation.TakenDown, Generation.Deleted, Generation.Rejected,
          Generation.HeldForReview)
+# A batch's finder: the videos that may show the subject, each with (generation, method,
+# "match" | "review"), and how many of the batch could not be checked.
+Found = tuple[list[tuple[Generation, str, str]], int]
 
 
 class PublishedCatalogue:
     topics = tuple(get_topic(c) for c in (
         Generation.Requested, *_LIVE, *_GONE, Work.Registered, Work.ReferenceAdded,
-        RetroactiveScan.Started, RetroactiveScan.Finished))
+        Identity.Verified, RetroactiveScan.Started, RetroactiveScan.Finished))
 
     def __init__(self) -> None:
         self.prompts: dict[UUID, str] = {}
         self.published: set[UUID] = set()
-        self.triggers: dict[UUID, tuple[UUID, str]] = {}  # scan id -> (work, trigger)
+        # scan id -> (subject kind, subject id, trigger) for every scan the log calls for
+        self.triggers: dict[UUID, tuple[str, UUID, str]] = {}
+        self.latest_verified: dict[UUID, UUID] = {}  # identity -> its latest scan's id
+        self.person_scans: dict[UUID, list[UUID]] = {}  # identity -> the scans it called for
         self.unfinished: set[UUID] = set()
         self.finished: set[UUID] = set()
 
@@ -60,7 +73,18 @@ class PublishedCatalogue:
                 trigger = "registered" if isinstance(event, Work.Registered) \
                     else f"reference:{event.digest}"
                 self.triggers[scan_id(event.originator_id, trigger)] = (
-                    event.originator_id, trigger)
+                    "work", event.originator_id, trigger)
+            elif isinstance(event, Identity.Verified):
+                # Only the latest template is compared: a scan for an earlier one that
+                # has not started is not wanted any more.
+                sid = scan_id(event.originator_id, f"verified:{event.originator_version}")
+                earlier = self.latest_verified.get(event.originator_id)
+                if earlier is not None and earlier not in self.unfinished | self.finished:
+                    self.triggers.pop(earlier, None)
+                self.latest_verified[event.originator_id] = sid
+                self.person_scans.setdefault(event.originator_id, []).append(sid)
+                self.triggers[sid] = ("person", event.originator_id,
+                                      f"verified:{event.originator_version}")
             elif isinstance(event, RetroactiveScan.Started):
                 if event.originator_id not in self.finished:
                     self.unfinished.add(event.originator_id)
@@ -69,7 +93,23 @@ class PublishedCatalogue:
                 self.finished.add(event.originator_id)
 
 
+@dataclass(frozen=True)
+class _Subject:
+    """What a scan compares the videos against: its match policy, the batch finder, what
+    a takedown's cause and a case name it by, and the case's queue label."""
+
+    policy: str
+    find: Callable[[list[UUID]], Found]
+    cause: dict[str, str]
+    title: str
+    label: str
+
+
 class RetroactiveCommands(ReviewCommands):
+    # The face tracks published videos kept (adapters/face_tracks.py), set by the
+    # composition root; None: a person's scan counts every video as unchecked.
+    published_faces: PublishedFaces | None = None
+
     def _catalogue(self) -> PublishedCatalogue:
         follower: LogFollower | None = getattr(self, "_catalogue_follower", None)
         if follower is None:
@@ -98,11 +138,14 @@ class RetroactiveCommands(ReviewCommands):
         require_role(actor, Role.SYSTEM, Role.ADMIN)
         with _RUNNING:  # one runner per process; another process's meets a conflict
             catalogue = self._catalogue()
-            for sid, (work_id, trigger) in list(catalogue.triggers.items()):
-                if sid not in catalogue.unfinished and sid not in catalogue.finished:
-                    with contextlib.suppress(ConflictError):  # started elsewhere
-                        self.commit(RetroactiveScan.start(actor, work_id, trigger,
-                                                          len(catalogue.published)))
+            for sid, (kind, subject_id, trigger) in list(catalogue.triggers.items()):
+                if sid in catalogue.unfinished or sid in catalogue.finished:
+                    continue
+                if kind == "person" and self.get(Identity, subject_id).status == "held":
+                    continue  # a possible duplicate account: once a reviewer clears it
+                with contextlib.suppress(ConflictError):  # started elsewhere
+                    self.commit(RetroactiveScan.start(actor, subject_id, trigger,
+                                                      len(catalogue.published), kind))
             done = []
             for sid in sorted(self._catalogue().unfinished):
                 try:
@@ -116,6 +159,33 @@ class RetroactiveCommands(ReviewCommands):
         """Runs one scan from its cursor to its end, one transaction per batch (the
         batch's takedowns and cases with its progress)."""
         scan = self.get(RetroactiveScan, sid, "retroactive scan")
+        subject = self._person_subject(scan) if scan.subject_kind == "person" \
+            else self._work_subject(scan)
+        catalogue = self._catalogue()
+        pending = sorted(str(g) for g in catalogue.published)
+        while not scan.finished:
+            start = bisect_right(pending, scan.cursor)
+            ids = pending[start:start + batch]
+            if not ids or subject is None:
+                scan.finish(actor)
+                self.commit(scan)
+                break
+            found, unchecked = subject.find([UUID(g) for g in ids])
+            matches: list[dict[str, str]] = []
+            changed: list[Any] = [scan]
+            for generation, method, decision in found:
+                action = subject.policy if decision == "match" else (
+                    "track" if subject.policy == "track" else "review")
+                changed += self._retro_act(actor, scan, subject, generation, method, action)
+                matches.append({"generation_id": str(generation.id), "method": method,
+                                "decision": decision, "action": action})
+            scan.progress(actor, ids[-1], len(ids), matches, unchecked)
+            self.commit(*changed)
+            scan = self.get(RetroactiveScan, sid)
+        return scan_view(scan)
+
+    def _work_subject(self, scan: RetroactiveScan) -> _Subject:
+        """A work's scan: by its names (registered) or one reference's frame hashes."""
         work = self.get(Work, scan.subject_id)
         by_frames = scan.trigger.startswith("reference:")
         visual: dict[UUID, Any] = {}
@@ -127,33 +197,19 @@ class RetroactiveCommands(ReviewCommands):
                 visual = {m.key: m for m in self.published_frames.showing(hashes)}
         else:
             self.work_names.catch_up()
-        catalogue = self._catalogue()
-        pending = sorted(str(g) for g in catalogue.published)
-        while not scan.finished:
-            start = bisect_right(pending, scan.cursor)
-            ids = pending[start:start + batch]
-            if not ids:
-                scan.finish(actor)
-                self.commit(scan)
-                break
-            matches: list[dict[str, str]] = []
-            changed: list[Any] = [scan]
+        prompts = self._catalogue().prompts
+
+        def find(ids: list[UUID]) -> Found:
+            found = []
             for gid in ids:
                 time.sleep(0)  # hands the interpreter to a waiting request at once
-                found = self._retro_match(work, UUID(gid), by_frames, visual,
-                                          catalogue.prompts)
-                if found is None:
-                    continue
-                generation, method, decision = found
-                action = work.match_policy if decision == "match" else (
-                    "track" if work.match_policy == "track" else "review")
-                changed += self._retro_act(actor, scan, work, generation, method, action)
-                matches.append({"generation_id": gid, "method": method,
-                                "decision": decision, "action": action})
-            scan.progress(actor, ids[-1], len(ids), matches)
-            self.commit(*changed)
-            scan = self.get(RetroactiveScan, sid)
-        return scan_view(scan)
+                hit = self._retro_match(work, gid, by_frames, visual, prompts)
+                if hit is not None:
+                    found.append(hit)
+            return found, 0
+
+        return _Subject(work.match_policy, find, {"work_id": str(work.id)}, work.title,
+                        "copyright")
 
     def _retro_match(self, work: Work, gid: UUID, by_frames: bool, visual: dict[UUID, Any],
                      prompts: dict[UUID, str]) -> tuple[Generation, str, str] | None:
@@ -180,9 +236,42 @@ class RetroactiveCommands(ReviewCommands):
         return generation, hits[0].method, \
             "match" if any(h.decision == "match" for h in hits) else "review"
 
-    def _retro_act(self, actor: Actor, scan: RetroactiveScan, work: Work,
+    def _person_subject(self, scan: RetroactiveScan) -> _Subject | None:
+        """A newly verified member's scan: their template against the face tracks every
+        published video's scan kept. None (nothing to compare) once the identity is no
+        longer verified (erased, or a duplicate confirmed)."""
+        identity = self.get(Identity, scan.subject_id)
+        if not identity.verified:
+            return None
+        member_id, faces = identity.member_id, self.published_faces
+        sealed = identity.template_ciphertext
+
+        def find(ids: list[UUID]) -> Found:
+            # Without the port nothing is compared, and every video is counted unchecked.
+            decisions = faces.compare(str(identity.id), sealed, ids) \
+                if faces is not None else {}
+            found, unchecked = [], 0
+            for gid in ids:
+                decision = decisions.get(gid)
+                if decision is None:
+                    unchecked += 1
+                    continue
+                if decision == MatchDecision.NO_MATCH:
+                    continue
+                generation = self.find(Generation, gid)
+                if generation is None or generation.state != State.PUBLISHED \
+                        or member_id == generation.requester_id \
+                        or member_id in generation.featured_member_ids:
+                    continue  # gone, their own, or their cameo consented to it
+                found.append((generation, "face", decision))
+            return found, unchecked
+
+        return _Subject(self.get(Member, member_id).match_policy, find,
+                        {"member_id": str(member_id)}, "a verified member's face", "likeness")
+
+    def _retro_act(self, actor: Actor, scan: RetroactiveScan, subject: _Subject,
                    generation: Generation, method: str, action: str) -> list[Any]:
-        cause = {"kind": "retroactive", "work_id": str(work.id), "scan": str(scan.id),
+        cause = {"kind": "retroactive", **subject.cause, "scan": str(scan.id),
                  "method": method}
         if action == "block":
             generation.take_down(actor, cause)
@@ -190,8 +279,8 @@ class RetroactiveCommands(ReviewCommands):
         if action == "review":
             case = self.open_case(actor, "generation", generation.id,
                                   generation.requester_id,
-                                  f"found after the fact: {work.title} ({method})",
-                                  {"retroactive": cause}, "normal", ("copyright",))
+                                  f"found after the fact: {subject.title} ({method})",
+                                  {"retroactive": cause}, "normal", (subject.label,))
             generation.link_case(actor, case.id)
             return [case, generation]
         return []  # track: listed on the scan, nothing taken down
@@ -205,8 +294,32 @@ class RetroactiveCommands(ReviewCommands):
         found = (self.find(RetroactiveScan, scan_id(work.id, t)) for t in triggers)
         return [scan_view(s) for s in found if s is not None]
 
+    def set_person_match_policy(self, actor: Actor, policy: str,
+                                key: str | None = None) -> str:
+        """What a video found showing the member's face after they verified does."""
+        require_role(actor, Role.MEMBER)
+
+        def body() -> tuple[str, list[Any]]:
+            member = self.get(Member, UUID(actor.id))
+            member.set_match_policy(actor, policy)
+            return member.match_policy, [member]
+
+        result: str = self.run("set_person_match_policy", actor, key, {"p": policy}, body)
+        return result
+
+    def person_retroactive_scans(self, actor: Actor) -> dict[str, Any]:
+        """The member's match policy and the scans their verifications started."""
+        require_role(actor, Role.MEMBER)
+        member = self.get(Member, UUID(actor.id))
+        subject = identity_id(member.id)
+        found = (self.find(RetroactiveScan, sid)
+                 for sid in self._catalogue().person_scans.get(subject, ()))
+        return {"match_policy": member.match_policy,
+                "items": [scan_view(s) for s in found if s is not None]}
+
 
 def scan_view(scan: RetroactiveScan) -> dict[str, Any]:
-    return {"id": str(scan.id), "work_id": str(scan.subject_id), "trigger": scan.trigger,
-            "total": scan.total, "checked": scan.checked, "finished": scan.finished,
-            **scan.counts, "matches": list(scan.matches)}
+    work = {"work_id": str(scan.subject_id)} if scan.subject_kind == "work" else {}
+    return {"id": str(scan.id), "subject_kind": scan.subject_kind, **work,
+            "trigger": scan.trigger, "total": scan.total, "checked": scan.checked,
+            "finished": scan.finished, **scan.counts, "matches": list(scan.matches)}

@@ -72,8 +72,11 @@ async def verified_speaker(live: AnyLiveApi, handle: str, photo: np.ndarray, see
 
 
 async def verify(live: AnyLiveApi, handle: str, photo: np.ndarray, seed: int, voice: str, *,
-                 with_voice: bool) -> tuple[str, str, bytes]:
-    member_id, token = await live.member(handle, verified=False)
+                 with_voice: bool, member: tuple[str, str] | None = None
+                 ) -> tuple[str, str, bytes]:
+    """Registers `handle` (or takes `member`, an id and key already registered) and
+    verifies through the API with a video of `photo`."""
+    member_id, token = member or await live.member(handle, verified=False)
     # The recogniser mishears about 3% of challenges read by espeak-ng's voices, and a brisk
     # reading of three short digits can hold less than the second of speech a voice is
     # enrolled from (benchmarks.verification, docs/models.md): a member then simply tries

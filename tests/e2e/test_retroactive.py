@@ -1,10 +1,12 @@
 """Retroactive scans over HTTP: a work registered after three videos used it (one named it in
 its prompt, one only showed it, one did neither) finds the first two, and its match policy
-decides what happens to them: taken down, a case each, or only listed."""
+decides what happens to them: taken down, a case each, or only listed. A member who verifies
+after a video showed her face finds it through the face tracks the worker kept."""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import cv2
 import numpy as np
@@ -12,8 +14,13 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from tests.e2e.conftest import Api
+from domain.faces import generation_key
+from domain.generation import Generation
+from inference.generators import CompositeGenerator, LeakyGenerator
+from tests import face_media
+from tests.e2e.conftest import Api, LiveApi
 from tests.e2e.takedown_helpers import publish_frames
+from tests.e2e.test_journey_pipeline import bea, face_png, generate, verified_member, verify
 from tests.e2e.test_journey_takedown import remix_frames
 from tests.e2e.test_provenance import CODEC, FPS
 
@@ -86,3 +93,44 @@ async def test_a_work_registered_later_finds_the_videos_that_used_it(api: Api, p
         assert len(cases) == (2 if policy == "review" else 0)
     # resumable and done: running again changes nothing
     assert await run_scans(api) == []
+
+
+async def test_a_member_verifying_after_a_video_showed_her_face_finds_it(live: LiveApi):
+    """The worker's face scan of each video keeps its tracks' templates sealed under the
+    video's key. Ada's generator leaked the face of someone nobody had verified (the video
+    was published: an unknown face); Bea verifies later with that face, and her scan takes
+    the video down, as the policy she chose says."""
+    _, ada_token = await verified_member(live, "ada", face_media.astronaut(), seed=11)
+    live.generator.inner = LeakyGenerator(CompositeGenerator(), face_png(bea()))
+    leaked = await generate(live, ada_token, "a quiet walk in the forest", [])
+    live.generator.inner = CompositeGenerator()
+    plain = await generate(live, ada_token, "a lighthouse at dusk", [])
+    assert leaked["state"] == plain["state"] == "published", (leaked, plain)
+
+    bea_id, bea_token = await live.member("bea", verified=False)
+    await live.call("PUT", "/identity/match-policy", bea_token, json={"policy": "block"})
+    await verify(live, "bea", bea(), 12, "en-us", with_voice=False,
+                 member=(bea_id, bea_token))
+    await run_scans(live)
+
+    scans = await live.call("GET", "/identity/retroactive-scans", bea_token)
+    assert scans["match_policy"] == "block"
+    [scan] = scans["items"]
+    assert (scan["subject_kind"], scan["finished"], scan["checked"], scan["unchecked"]) == (
+        "person", True, scan["total"], 0), scan
+    assert [(m["generation_id"], m["method"], m["decision"], m["action"])
+            for m in scan["matches"]] == [(leaked["id"], "face", "match", "block")]
+    states = {gid: (await live.call("GET", f"/generations/{gid}", ada_token))["state"]
+              for gid in (leaked["id"], plain["id"])}
+    assert states == {leaked["id"]: "taken_down", plain["id"]: "published"}
+
+    # what the worker kept is sealed under the video's key, and goes with the video
+    scanned = [e for e in live.container.app.events.get(UUID(leaked["id"]))
+               if isinstance(e, Generation.Scanned)]
+    [kept] = scanned[0].sealed_tracks
+    key = generation_key(UUID(leaked["id"]))
+    assert live.container.vault.open(key, kept) is not None
+    await live.call("DELETE", f"/generations/{leaked['id']}", ada_token)
+    await live.settle()
+    live.container.face_index.catch_up()
+    assert live.container.key_store.get(key) is None
