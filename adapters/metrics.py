@@ -128,7 +128,3 @@ def mark_process_dead(pid: int | None = None) -> None:
     if multiprocess_mode():
         multiprocess.mark_process_dead(pid or os.getpid())
 
-
-def observe_takedown_margin(category: str, seconds: float) -> None:
-    """Deadline minus the actioning time of a takedown request (not called yet)."""
-    TAKEDOWN_MARGIN.labels(category).observe(seconds)

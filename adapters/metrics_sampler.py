@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import threading
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from typing import Any
 
 from adapters import metrics
 from domain.review_case import PRIORITIES
+from domain.takedown import CATEGORIES
 
 log = logging.getLogger(__name__)
 _PRIORITY_NAMES = {number: name for name, number in PRIORITIES.items()}
@@ -48,6 +50,15 @@ async def sample_queue(jobs: Any, name: str) -> None:
     count, oldest = await depth()
     metrics.QUEUE_DEPTH.labels(name).set(count)
     metrics.QUEUE_OLDEST.labels(name).set(oldest)
+
+
+def sample_takedown_margins(app: Any) -> None:
+    """Seconds before the nearest deadline of the open takedown requests, per category
+    (+Inf when none is open: nothing is due). Synchronous (it reads the log): run it in a
+    thread."""
+    margins = app.takedown_open_margins()
+    for category in CATEGORIES:
+        metrics.TAKEDOWN_OPEN_MARGIN.labels(category).set(margins.get(category, math.inf))
 
 
 async def sample_review_queue(view: Any, cap: int = 10_000, page: int = 500) -> None:

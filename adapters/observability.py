@@ -18,6 +18,7 @@ from adapters.tracing import LINKS, carrier, extract, tracer
 from domain.generation import Generation
 from domain.identity import Identity
 from domain.jobs import GENERATE, Job, JobHandler
+from domain.takedown import TakedownRequest
 
 T = TypeVar("T")
 
@@ -48,6 +49,10 @@ def _count(events: Sequence[Any]) -> None:
             rejected = tuple(event.rule_codes)
         elif isinstance(event, Generation.HeldForReview) and event.actor_role == "worker":
             held = tuple(event.reasons)
+        elif isinstance(event, TakedownRequest.Actioned) \
+                and event.deadline_margin_seconds is not None:
+            metrics.TAKEDOWN_MARGIN.labels(event.category).observe(
+                event.deadline_margin_seconds)
     if scanned:
         outcome = "reject" if rejected is not None else "review" if held is not None \
             else "allow"

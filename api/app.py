@@ -20,7 +20,13 @@ from adapters import metrics
 from adapters.bootstrap import Container, bootstrap
 from adapters.job_queue import build_job_queue
 from adapters.lock import DataDirLock
-from adapters.metrics_sampler import Sampler, sample_log, sample_queue, sample_review_queue
+from adapters.metrics_sampler import (
+    Sampler,
+    sample_log,
+    sample_queue,
+    sample_review_queue,
+    sample_takedown_margins,
+)
 from adapters.read_side import ReadSide
 from adapters.settings import Settings
 from api.console.pages import ConsoleController
@@ -111,11 +117,12 @@ async def open_state(app: Litestar, container: Container, jobs: JobQueue | None 
 
 
 def build_sampler(container: Container, read_side: ReadSide, jobs: JobQueue) -> Sampler:
-    """This process's gauges: lag, queue, review queue, pending webhook deliveries
-    (adapters/metrics_sampler.py)."""
+    """This process's gauges: lag, queue, takedown deadlines, review queue, pending webhook
+    deliveries (adapters/metrics_sampler.py)."""
     async def sample() -> None:
         runner = read_side.runner
         await sync_to_thread(sample_log, container, runner.position if runner else None)
+        await sync_to_thread(sample_takedown_margins, container.app)
         await sample_queue(jobs, container.settings.queue)
         if read_side.views is not None:
             await sample_review_queue(read_side.views.review_queue)

@@ -169,11 +169,19 @@ class TakedownRequest(ConsentryAggregate):
     class Actioned(ConsentryAggregate.Event):
         """`removed`: every video taken out of the feed for it (the one named, its remixes,
         published copies whose frames match); `seconds_since_filing`: filing to the last
-        of them leaving the feed."""
+        of them leaving the feed; `deadline_margin_seconds`: its deadline minus then
+        (negative: late; None for requests actioned before it was recorded)."""
 
         removed: tuple[UUID, ...]
         seconds_since_filing: float
         notice: str
+        category: str
+        deadline_margin_seconds: float | None
+        class_version = 2
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["category"], state["deadline_margin_seconds"] = "", None
 
         def apply(self, r: TakedownRequest) -> None:
             r.state = RequestState.ACTIONED
@@ -264,7 +272,9 @@ class TakedownRequest(ConsentryAggregate):
         self._require(self.state == RequestState.VALIDATED, f"the request is {self.state}")
         self._emit(self.Actioned, actor, removed=tuple(removed),
                    seconds_since_filing=max(0.0, (now - self.filed_at).total_seconds()),
-                   notice=f"{len(removed)} video(s) were removed for {self.reference}.")
+                   notice=f"{len(removed)} video(s) were removed for {self.reference}.",
+                   category=self.category,
+                   deadline_margin_seconds=(self.deadline - now).total_seconds())
         self._emit(self.Closed, actor, outcome="removed")
 
     # -- queries -----------------------------------------------------------------------

@@ -49,6 +49,8 @@ class TakedownLedger:
     def __init__(self) -> None:
         self.children: dict[UUID, list[UUID]] = {}
         self.open: dict[UUID, datetime] = {}  # request id -> deadline, not yet escalated
+        # request id -> (category, deadline) until it is closed, escalated or not
+        self.pending: dict[UUID, tuple[str, datetime]] = {}
         self.removal_seconds: list[float] = []
         self.filed = 0
 
@@ -59,11 +61,14 @@ class TakedownLedger:
                     self.children.setdefault(event.remix_of, []).append(event.originator_id)
             elif isinstance(event, TakedownRequest.Filed):
                 self.open[event.originator_id] = event.deadline
+                self.pending[event.originator_id] = (event.category, event.deadline)
                 self.filed += 1
             elif isinstance(event, TakedownRequest.Actioned):
                 self.removal_seconds.append(event.seconds_since_filing)
             else:  # escalated or closed: no longer waiting for the deadline sweep
                 self.open.pop(event.originator_id, None)
+                if isinstance(event, TakedownRequest.Closed):
+                    self.pending.pop(event.originator_id, None)
 
     def lineage(self, root: UUID) -> list[UUID]:
         """The generation and every remix of it, at any depth."""
@@ -314,6 +319,15 @@ class TakedownCommands(ReviewCommands):
                 continue  # a concurrent sweep (or a decision) got there first
             escalated.append(request.reference)
         return escalated
+
+    def takedown_open_margins(self) -> dict[str, float]:
+        """Per category of the requests still open: seconds left before the nearest
+        deadline (negative: past it). Categories with none open are absent."""
+        now, nearest = self.clock(), dict[str, float]()
+        for category, deadline in self._ledger().pending.values():
+            left = (deadline - now).total_seconds()
+            nearest[category] = min(left, nearest.get(category, left))
+        return nearest
 
     def takedown_stats(self) -> dict[str, Any]:
         """Filing to the last copy out of the feed, over every actioned request."""

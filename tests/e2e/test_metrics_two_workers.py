@@ -6,6 +6,7 @@ review queue and the lag gauges of both processes."""
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Iterator
@@ -141,3 +142,6 @@ def test_metrics_after_a_journey_on_two_uvicorn_workers(two_workers: tuple[Serve
     assert value(samples, "consentry_follower_lag_events", follower="work_names") >= 0
     pending = [v for (n, _), v in samples.items() if n == "consentry_webhook_pending_deliveries"]
     assert pending == [0.0], pending  # sampled; no endpoint is registered in this journey
+    margins = [v for (n, _), v in samples.items()
+               if n == "consentry_takedown_request_open_min_margin_seconds"]
+    assert margins and set(margins) == {math.inf}, margins  # sampled; no request is open

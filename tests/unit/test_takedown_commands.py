@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from uuid import UUID
 
 import pytest
+from prometheus_client import REGISTRY
 
 from adapters.bootstrap import Container, bootstrap
 from adapters.settings import Settings
@@ -85,3 +86,47 @@ def test_a_retroactive_scan_that_crashed_resumes_at_its_cursor_and_repeats_nothi
     assert (scan["matched"], scan["blocked"]) == (3, 3)
     assert [app.get(Generation, g).state for g in made] == ["taken_down"] * 3
     assert app.run_retroactive_scans() == []
+
+
+def margin_histogram(category: str) -> tuple[float, ...]:
+    """The count of consentry_takedown_request_deadline_margin_seconds so far, and its
+    buckets up to 1 day and up to 2 days (with negative buckets it exposes no sum)."""
+    name = "consentry_takedown_request_deadline_margin_seconds"
+    return tuple(REGISTRY.get_sample_value(sample, labels) or 0.0 for sample, labels in (
+        (f"{name}_count", {"category": category}),
+        (f"{name}_bucket", {"category": category, "le": "86400.0"}),
+        (f"{name}_bucket", {"category": category, "le": "172800.0"})))
+
+
+def test_deadline_margins_are_measured_while_open_and_when_actioned(container: Container):
+    app, world, clock = container.app, World(container.app), container.app.clock
+    author = world.member()
+    gids = [UUID(app.request_generation(author, f"a beach, take {i}", (), 5)["generation_id"])
+            for i in range(2)]
+    for gid in gids:
+        world.publish(gid)
+    assert app.takedown_open_margins() == {}
+
+    def file(gid: UUID, category: str, nonce: str) -> str:
+        return str(app.file_takedown(PUBLIC, nonce, gid, "id", category, "depicted_person",
+                                     "This shows me and I never agreed to it.", "Jane Roe",
+                                     {"email": "jane@example.org"})["reference"])
+
+    likeness = file(gids[0], "likeness", "nonce-1")
+    clock.advance(hours=1)
+    file(gids[1], "intimate_imagery", "nonce-2")
+    clock.advance(hours=1)
+    hours = 3600.0
+    assert app.takedown_open_margins() == {"likeness": 46 * hours,
+                                           "intimate_imagery": 47 * hours}
+
+    before = margin_histogram("likeness")
+    request = app.get(TakedownRequest, request_id(likeness))
+    app.claim_case(FIRST, request.case_id)
+    app.decide_takedown(FIRST, likeness, True, "LIKENESS-1")
+    after = margin_histogram("likeness")
+    # one observation, of 46 h: above the 1-day bucket, within the 2-day one
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1.0, 0.0, 1.0]
+    assert app.takedown_open_margins() == {"intimate_imagery": 47 * hours}
+    clock.advance(hours=48)
+    assert app.takedown_open_margins() == {"intimate_imagery": -1 * hours}, "late: negative"
