@@ -7,6 +7,7 @@ face index follower destroys its key, which shreds every copy of its templates."
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
@@ -52,7 +53,11 @@ class PublishedFaceTracks:
             return {}
         if probe is None:  # erased
             return {}
-        return {gid: self._decide(probe, gid) for gid in generation_ids}
+        decided = {}
+        for gid in generation_ids:
+            time.sleep(0)  # hands the interpreter to a waiting request (the scan is a thread)
+            decided[gid] = self._decide(probe, gid)
+        return decided
 
     def _decide(self, probe: FaceTemplate, generation_id: UUID) -> str | None:
         kept = self.kept.get(generation_id)
