@@ -81,7 +81,9 @@ def test_a_retroactive_scan_that_crashed_resumes_at_its_cursor_and_repeats_nothi
     assert sorted(first) == ["published", "published", "taken_down"]  # one batch done
 
     monkeypatch.setattr(app, "_retro_act", real)
-    [scan] = app.run_retroactive_scans(batch=1)
+    # the author's verification calls for a scan of her face too, which may have run
+    # before the crash or runs now: the work's scan is the one resumed
+    [scan] = [s for s in app.run_retroactive_scans(batch=1) if s["subject_kind"] == "work"]
     assert scan["finished"] and scan["checked"] == 3
     assert (scan["matched"], scan["blocked"]) == (3, 3)
     assert [app.get(Generation, g).state for g in made] == ["taken_down"] * 3
