@@ -25,7 +25,7 @@ from eventsourcing.utils import get_topic
 
 from domain.actors import SYSTEM, Actor, Role
 from domain.errors import ConflictError
-from domain.faces import MatchDecision
+from domain.faces import MatchDecision, likeness_key
 from domain.generation import Generation, State
 from domain.identity import Identity
 from domain.ids import identity_id
@@ -198,15 +198,26 @@ class RetroactiveCommands(ReviewCommands):
         else:
             self.work_names.catch_up()
         prompts = self._catalogue().prompts
+        # A public figure's reference face, against the face tracks the videos' scans kept
+        face = self._reference_face(work, scan.trigger.split(":", 1)[1]) if by_frames else b""
+        faces = self.published_faces if face else None
 
         def find(ids: list[UUID]) -> Found:
-            found = []
+            decided = faces.compare(likeness_key(work.id), face, ids) \
+                if faces is not None else {}
+            found, unchecked = [], 0
             for gid in ids:
                 time.sleep(0)  # hands the interpreter to a waiting request at once
                 hit = self._retro_match(work, gid, by_frames, visual, prompts)
+                if hit is None and face:
+                    decision = decided.get(gid)
+                    if decision is None:
+                        unchecked += 1  # no face templates kept (or no port wired in)
+                    elif decision != MatchDecision.NO_MATCH:
+                        hit = self._likeness_hit(work, gid, decision)
                 if hit is not None:
                     found.append(hit)
-            return found, 0
+            return found, unchecked
 
         return _Subject(work.match_policy, find, {"work_id": str(work.id)}, work.title,
                         "copyright")
@@ -235,6 +246,22 @@ class RetroactiveCommands(ReviewCommands):
                 else "review"
         return generation, hits[0].method, \
             "match" if any(h.decision == "match" for h in hits) else "review"
+
+    def _reference_face(self, work: Work, digest: str) -> bytes:
+        """A likeness work's reference face template, sealed (empty for any other)."""
+        if work.kind != "likeness":
+            return b""
+        return next((e.face_template for e in self.events.get(work.id)
+                     if isinstance(e, Work.ReferenceAdded) and e.digest == digest), b"")
+
+    def _likeness_hit(self, work: Work, gid: UUID, decision: str
+                      ) -> tuple[Generation, str, str] | None:
+        generation = self.find(Generation, gid)
+        if generation is None or generation.state != State.PUBLISHED \
+                or work.id in generation.featured_work_ids \
+                or work.likeness_member_id in generation.featured_member_ids:
+            return None  # gone, weighed when it was made, or the figure's own cameo
+        return generation, "face", decision
 
     def _person_subject(self, scan: RetroactiveScan) -> _Subject | None:
         """A newly verified member's scan: their template against the face tracks every

@@ -19,7 +19,7 @@ import pytest
 from adapters.bootstrap import Container, bootstrap
 from adapters.settings import Settings
 from domain.actors import Actor
-from domain.faces import FaceTemplate, Metric, generation_key
+from domain.faces import FaceTemplate, Metric, generation_key, likeness_key
 from domain.generation import Generation, State
 from domain.ids import identity_id
 from domain.services.face_enrolment import erase_identity
@@ -171,3 +171,30 @@ def test_a_deleted_video_takes_its_kept_face_templates_with_it(container: Contai
 
     assert c.key_store.get(generation_key(gid)) is None
     assert c.vault.open(generation_key(gid), kept) is None
+
+
+def test_a_public_figures_likeness_registered_later_finds_the_videos_showing_that_face(
+        container: Container):
+    """A likeness work's reference face against the face tracks the videos' scans kept."""
+    c, rng = container, np.random.default_rng(10)
+    world = World(c.app)
+    maker, holder = world.member("maker"), world.rights_holder("Star Agency")
+    face = rng.normal(0, 0.09, 128)
+    shows_her = publish(c, maker, "a red carpet at night", [at_distance(face, 0.1, rng)])
+    stranger = publish(c, maker, "a quiet street", [rng.normal(0, 0.09, 128)])
+    not_kept = publish(c, maker, "a premiere", [at_distance(face, 0.1, rng)], keep=False)
+
+    work_id = UUID(c.app.register_work(holder, "Jane Starling", "likeness", (),
+                                       match_policy="block"))
+    sealed = c.vault.seal(likeness_key(work_id), template(face))
+    c.app.add_work_reference(holder, work_id, "f" * 64, "image/png", {}, "", sealed, MODEL_ID)
+    c.app.run_retroactive_scans()
+
+    scans = {s["trigger"].split(":")[0]: s for s in c.app.retroactive_scans(holder, work_id)}
+    reference = scans["reference"]
+    assert (reference["finished"], reference["checked"], reference["unchecked"]) == (
+        True, 3, 1), reference
+    assert [(m["generation_id"], m["method"], m["decision"], m["action"])
+            for m in reference["matches"]] == [(str(shows_her), "face", "match", "block")]
+    assert {gid: c.app.get(Generation, gid).state for gid in (shows_her, stranger, not_kept)} \
+        == {shows_her: State.TAKEN_DOWN, stranger: State.PUBLISHED, not_kept: State.PUBLISHED}
