@@ -16,6 +16,7 @@ from eventsourcing.utils import get_topic
 
 from domain.faces import FaceTemplate, FaceThresholds, generation_key
 from domain.generation import Generation
+from domain.retroactive import ALREADY_COMPARED
 from domain.services.log_follower import LogFollower, Positioned
 from domain.verification import TemplateSealer
 
@@ -30,11 +31,13 @@ class PublishedFaceTracks:
         # generation -> (the face model, its tracks' sealed templates); only scans that ran
         # the face model and kept a template for every track they found
         self.kept: dict[UUID, tuple[str, tuple[bytes, ...]]] = {}
+        self.scanned_at: dict[UUID, int] = {}  # generation -> log position of its scan
         self.follower = LogFollower(app, self)
 
     def apply(self, events: Iterable[Positioned]) -> None:
-        for _, event in events:
+        for position, event in events:
             if isinstance(event, Generation.Scanned):
+                self.scanned_at[event.originator_id] = position
                 faces = event.findings.get("faces", {})
                 tracks = faces.get("tracks", [])
                 if faces.get("configured") and not faces.get("error") \
@@ -43,9 +46,11 @@ class PublishedFaceTracks:
                                                       tuple(event.sealed_tracks))
             else:
                 self.kept.pop(event.originator_id, None)
+                self.scanned_at.pop(event.originator_id, None)
 
     def compare(self, identity_id: str, sealed_template: bytes,
-                generation_ids: Sequence[UUID]) -> dict[UUID, str | None]:
+                generation_ids: Sequence[UUID],
+                scanned_between: tuple[int, int] | None = None) -> dict[UUID, str | None]:
         self.follower.catch_up()
         try:
             probe = self.sealer.open(identity_id, sealed_template)
@@ -54,9 +59,12 @@ class PublishedFaceTracks:
         if probe is None:  # erased
             return {}
         decided = {}
+        after, up_to = scanned_between or (-1, 2**63)
         for gid in generation_ids:
             time.sleep(0)  # hands the interpreter to a waiting request (the scan is a thread)
-            decided[gid] = self._decide(probe, gid)
+            at = self.scanned_at.get(gid)
+            decided[gid] = ALREADY_COMPARED if at is not None and not after < at <= up_to \
+                else self._decide(probe, gid)
         return decided
 
     def _decide(self, probe: FaceTemplate, generation_id: UUID) -> str | None:

@@ -33,12 +33,18 @@ class PublishedFaces(Protocol):
     video's key), following the log; compared with a newly verified person's template."""
 
     def compare(self, identity_id: str, sealed_template: bytes,
-                generation_ids: Sequence[UUID]) -> dict[UUID, str | None]:
+                generation_ids: Sequence[UUID],
+                scanned_between: tuple[int, int] | None = None) -> dict[UUID, str | None]:
         """For each video, "match", "review" or "no_match" for its nearest face track
         (the face model's thresholds), or None when it cannot be checked: its scan kept no
-        templates, or templates of another model. Empty when the person's template no
-        longer opens (erased)."""
+        templates, or templates of another model. With `scanned_between` (log positions
+        `(after, up to)`), a video whose scan was recorded outside that range is
+        ALREADY_COMPARED: its own scan, or an earlier retroactive one, weighed this face.
+        Empty when the template no longer opens (erased)."""
         ...
+
+
+ALREADY_COMPARED = "already_compared"
 
 
 class RetroactiveScan(ConsentryAggregate):

@@ -45,8 +45,9 @@ class RetroMatchOut(msgspec.Struct):
 class RetroScanOut(msgspec.Struct):
     """A scan's progress: `checked` of `total` published videos (as counted when it
     started), what it matched and did; `finished` once every video was checked.
-    `unchecked`: videos among those checked that could not be compared (a person's scan:
-    the video's scan kept no face templates, or templates of another face model)."""
+    `unchecked`: videos among those checked that could not be compared (a person's or a
+    likeness work's scan: the video's scan kept no face templates, or templates of another
+    face model; or the person was erased while it ran)."""
 
     id: str
     subject_kind: Literal["work", "person"]

@@ -30,7 +30,7 @@ from domain.generation import Generation, State
 from domain.identity import Identity
 from domain.ids import identity_id
 from domain.member import Member
-from domain.retroactive import PublishedFaces, RetroactiveScan, scan_id
+from domain.retroactive import ALREADY_COMPARED, PublishedFaces, RetroactiveScan, scan_id
 from domain.services.access import require_role
 from domain.services.log_follower import LogFollower, Positioned
 from domain.services.review import ReviewCommands
@@ -49,7 +49,8 @@ Found = tuple[list[tuple[Generation, str, str]], int]
 class PublishedCatalogue:
     topics = tuple(get_topic(c) for c in (
         Generation.Requested, *_LIVE, *_GONE, Work.Registered, Work.ReferenceAdded,
-        Identity.Verified, RetroactiveScan.Started, RetroactiveScan.Finished))
+        Identity.Verified, Identity.Erased, RetroactiveScan.Started,
+        RetroactiveScan.Finished))
 
     def __init__(self) -> None:
         self.prompts: dict[UUID, str] = {}
@@ -58,11 +59,16 @@ class PublishedCatalogue:
         self.triggers: dict[UUID, tuple[str, UUID, str]] = {}
         self.latest_verified: dict[UUID, UUID] = {}  # identity -> its latest scan's id
         self.person_scans: dict[UUID, list[UUID]] = {}  # identity -> the scans it called for
+        # a person's scan -> the log positions (after, up to) of the video scans it compares:
+        # those recorded since her previous verification and up to this one (later ones ran
+        # with her face in the index; earlier ones were her previous scan's)
+        self.scanned_between: dict[UUID, tuple[int, int]] = {}
+        self._verified_at: dict[UUID, int] = {}  # identity -> its latest Verified position
         self.unfinished: set[UUID] = set()
         self.finished: set[UUID] = set()
 
     def apply(self, events: Iterable[Positioned]) -> None:
-        for _, event in events:
+        for position, event in events:
             if isinstance(event, Generation.Requested):
                 self.prompts[event.originator_id] = event.prompt
             elif isinstance(event, _LIVE):
@@ -78,13 +84,16 @@ class PublishedCatalogue:
                 # Only the latest template is compared: a scan for an earlier one that
                 # has not started is not wanted any more.
                 sid = scan_id(event.originator_id, f"verified:{event.originator_version}")
-                earlier = self.latest_verified.get(event.originator_id)
-                if earlier is not None and earlier not in self.unfinished | self.finished:
-                    self.triggers.pop(earlier, None)
+                self._drop_unstarted(event.originator_id)
+                self.scanned_between[sid] = (
+                    self._verified_at.get(event.originator_id, -1), position)
+                self._verified_at[event.originator_id] = position
                 self.latest_verified[event.originator_id] = sid
                 self.person_scans.setdefault(event.originator_id, []).append(sid)
                 self.triggers[sid] = ("person", event.originator_id,
                                       f"verified:{event.originator_version}")
+            elif isinstance(event, Identity.Erased):
+                self._drop_unstarted(event.originator_id)
             elif isinstance(event, RetroactiveScan.Started):
                 if event.originator_id not in self.finished:
                     self.unfinished.add(event.originator_id)
@@ -92,15 +101,25 @@ class PublishedCatalogue:
                 self.unfinished.discard(event.originator_id)
                 self.finished.add(event.originator_id)
 
+    def _drop_unstarted(self, identity: UUID) -> None:
+        """The identity's latest scan, unless it started: not wanted for a template that
+        was replaced or erased."""
+        earlier = self.latest_verified.get(identity)
+        if earlier is not None and earlier not in self.unfinished \
+                and earlier not in self.finished:
+            self.triggers.pop(earlier, None)
+
 
 @dataclass(frozen=True)
 class _Subject:
     """What a scan compares the videos against: its match policy, the batch finder, what
-    a takedown's cause and a case name it by, and the case's queue label."""
+    a takedown's cause and a case name it by (and what only the case's evidence may), and
+    the case's queue label."""
 
     policy: str
     find: Callable[[list[UUID]], Found]
     cause: dict[str, str]
+    private: dict[str, str]  # for the case's evidence only
     title: str
     label: str
 
@@ -141,8 +160,8 @@ class RetroactiveCommands(ReviewCommands):
             for sid, (kind, subject_id, trigger) in list(catalogue.triggers.items()):
                 if sid in catalogue.unfinished or sid in catalogue.finished:
                     continue
-                if kind == "person" and self.get(Identity, subject_id).status == "held":
-                    continue  # a possible duplicate account: once a reviewer clears it
+                if kind == "person" and not self.get(Identity, subject_id).verified:
+                    continue  # held as a possible duplicate: once a reviewer clears it
                 with contextlib.suppress(ConflictError):  # started elsewhere
                     self.commit(RetroactiveScan.start(actor, subject_id, trigger,
                                                       len(catalogue.published), kind))
@@ -166,6 +185,9 @@ class RetroactiveCommands(ReviewCommands):
         while not scan.finished:
             start = bisect_right(pending, scan.cursor)
             ids = pending[start:start + batch]
+            if ids and subject is None:  # the person erased since: nothing was compared
+                rest = pending[start:]
+                scan.progress(actor, rest[-1], len(rest), [], unchecked=len(rest))
             if not ids or subject is None:
                 scan.finish(actor)
                 self.commit(scan)
@@ -219,8 +241,8 @@ class RetroactiveCommands(ReviewCommands):
                     found.append(hit)
             return found, unchecked
 
-        return _Subject(work.match_policy, find, {"work_id": str(work.id)}, work.title,
-                        "copyright")
+        return _Subject(work.match_policy, find, {"work_id": str(work.id)}, {}, work.title,
+                        "likeness" if work.kind == "likeness" else "copyright")
 
     def _retro_match(self, work: Work, gid: UUID, by_frames: bool, visual: dict[UUID, Any],
                      prompts: dict[UUID, str]) -> tuple[Generation, str, str] | None:
@@ -259,8 +281,9 @@ class RetroactiveCommands(ReviewCommands):
         generation = self.find(Generation, gid)
         if generation is None or generation.state != State.PUBLISHED \
                 or work.id in generation.featured_work_ids \
-                or work.likeness_member_id in generation.featured_member_ids:
-            return None  # gone, weighed when it was made, or the figure's own cameo
+                or work.likeness_member_id in (generation.requester_id,
+                                               *generation.featured_member_ids):
+            return None  # gone, weighed when it was made, or the figure's own video
         return generation, "face", decision
 
     def _person_subject(self, scan: RetroactiveScan) -> _Subject | None:
@@ -272,10 +295,11 @@ class RetroactiveCommands(ReviewCommands):
             return None
         member_id, faces = identity.member_id, self.published_faces
         sealed = identity.template_ciphertext
+        between = self._catalogue().scanned_between.get(scan.id)
 
         def find(ids: list[UUID]) -> Found:
             # Without the port nothing is compared, and every video is counted unchecked.
-            decisions = faces.compare(str(identity.id), sealed, ids) \
+            decisions = faces.compare(str(identity.id), sealed, ids, between) \
                 if faces is not None else {}
             found, unchecked = [], 0
             for gid in ids:
@@ -283,7 +307,7 @@ class RetroactiveCommands(ReviewCommands):
                 if decision is None:
                     unchecked += 1
                     continue
-                if decision == MatchDecision.NO_MATCH:
+                if decision in (MatchDecision.NO_MATCH, ALREADY_COMPARED):
                     continue
                 generation = self.find(Generation, gid)
                 if generation is None or generation.state != State.PUBLISHED \
@@ -293,7 +317,9 @@ class RetroactiveCommands(ReviewCommands):
                 found.append((generation, "face", decision))
             return found, unchecked
 
-        return _Subject(self.get(Member, member_id).match_policy, find,
+        # who she is goes into the case's evidence only, never the takedown's cause (its
+        # author, client apps and webhooks see that)
+        return _Subject(self.get(Member, member_id).match_policy, find, {},
                         {"member_id": str(member_id)}, "a verified member's face", "likeness")
 
     def _retro_act(self, actor: Actor, scan: RetroactiveScan, subject: _Subject,
@@ -307,7 +333,8 @@ class RetroactiveCommands(ReviewCommands):
             case = self.open_case(actor, "generation", generation.id,
                                   generation.requester_id,
                                   f"found after the fact: {subject.title} ({method})",
-                                  {"retroactive": cause}, "normal", (subject.label,))
+                                  {"retroactive": {**cause, **subject.private}}, "normal",
+                                  (subject.label,))
             generation.link_case(actor, case.id)
             return [case, generation]
         return []  # track: listed on the scan, nothing taken down
