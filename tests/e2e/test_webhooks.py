@@ -104,8 +104,13 @@ async def test_a_receiver_failing_three_times_gets_one_accepted_delivery_per_mes
     ids = [r.message_id for r in hooks.receiver.received]
     assert len(ids) == 4 and len(set(ids)) == 1, ids  # the same webhook-id every time
     assert [r.answered for r in hooks.receiver.received] == [500, 500, 500, 200]
-    page = await hooks.call("GET", f"/webhooks/endpoints/{endpoint_id}/deliveries", holder)
-    [delivery] = page["items"]
+    # the sender records the answer once the response is back, a moment after the
+    # receiver saw the request
+    path, deadline = f"/webhooks/endpoints/{endpoint_id}/deliveries", time.monotonic() + 20
+    [delivery] = (await hooks.call("GET", path, holder))["items"]
+    while delivery["status"] == "pending" and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)  # polling the delivery's state, with a deadline
+        [delivery] = (await hooks.call("GET", path, holder))["items"]
     assert delivery["status"] == "delivered" and delivery["attempt_count"] == 4
     detail = await hooks.call("GET", f"/webhooks/deliveries/{delivery['id']}", holder)
     assert [a["status_code"] for a in detail["attempts"]] == [500, 500, 500, 200]
